@@ -1,0 +1,40 @@
+"""Consortio: co-building one application to a call for projects."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from config import Config, config_from_environment
+
+
+def create_app(config: Config | type[Config] | None = None) -> Flask:
+    """Build the application: extensions, blueprints, error pages and commands; no I/O here."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config.from_object(config if config is not None else config_from_environment())
+
+    from app import models  # noqa: F401  (every model registered on the metadata)
+    from app.extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app)
+    login_manager.init_app(app)
+
+    from app import cli, errors_pages, security, templating
+    from app.api.views import bp as api_bp
+    from app.auth.views import bp as auth_bp
+    from app.budget.views import bp as budget_bp
+    from app.consortia.views import bp as consortia_bp
+    from app.exchange.views import bp as exchange_bp
+
+    security.init_app(app)
+    templating.init_app(app)
+    errors_pages.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(consortia_bp)
+    app.register_blueprint(budget_bp)
+    app.register_blueprint(exchange_bp)
+    app.register_blueprint(api_bp)
+    return app

@@ -1,0 +1,159 @@
+"""Accounts: creation, passwords, authentication with throttling, API tokens."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.auth.models import ApiToken, LoginFailure, User, normalise_email
+from app.errors import DomainError, Invalid
+from app.extensions import db
+
+MIN_PASSWORD_LENGTH = 10
+_EMAIL = re.compile(r"\A[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+
+
+class LoginRefused(DomainError):
+    """Wrong e-mail or password: one message for both, so nobody learns which accounts exist."""
+
+    status_code = 200
+
+
+class Throttled(DomainError):
+    """Too many failures: wait before trying again (HTTP 429)."""
+
+    status_code = 429
+
+
+def _password_method() -> str:
+    return str(current_app.config.get("PASSWORD_METHOD", "scrypt"))
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash of the password."""
+    return generate_password_hash(password, method=_password_method())
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    # Checked against when the account does not exist, so both cases take the same time.
+    return generate_password_hash("not a password of anyone", method=method)
+
+
+def check_new_password(password: str) -> None:
+    """Refuse passwords too short to resist guessing."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(_("Le mot de passe doit compter au moins %(n)d caractères.", n=MIN_PASSWORD_LENGTH))
+
+
+def check_email(email: str) -> str:
+    """The normalised address, or an error if it does not look like one."""
+    normalised = normalise_email(email)
+    if not _EMAIL.match(normalised) or len(normalised) > 254:
+        raise Invalid(_("Adresse e-mail invalide : %(email)s", email=email))
+    return normalised
+
+
+def find_user(email: str) -> User | None:
+    """The account with this address, whatever its case."""
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(email: str, *, name: str, password: str | None, is_admin: bool = False) -> User:
+    """A new account; the address must be free and the password long enough."""
+    address = check_email(email)
+    name = name.strip()
+    if not name:
+        raise Invalid(_("Le nom est obligatoire."))
+    if find_user(address) is not None:
+        raise Invalid(_("Un compte existe déjà avec l'adresse %(email)s.", email=address))
+    user = User(email=address, name=name, is_admin=is_admin)
+    if password is not None:
+        check_new_password(password)
+        user.password_hash = hash_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Change the password and end every other session of the user."""
+    check_new_password(password)
+    user.password_hash = hash_password(password)
+    user.session_epoch += 1
+
+
+def _window_start(now: datetime) -> datetime:
+    return now - timedelta(seconds=current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
+
+
+def _throttle(email: str, ip: str, now: datetime) -> None:
+    """Raise Throttled when this address or this account failed too often lately."""
+    since = _window_start(now)
+    ip_failures = db.session.scalar(
+        select(func.count()).select_from(LoginFailure).where(LoginFailure.ip == ip, LoginFailure.at >= since)
+    )
+    if ip_failures is not None and ip_failures >= current_app.config["LOGIN_FAILURES_PER_IP"]:
+        raise Throttled(_("Trop de tentatives de connexion depuis votre réseau. Réessayez dans quelques minutes."))
+    count, last = db.session.execute(
+        select(func.count(), func.max(LoginFailure.at)).where(
+            LoginFailure.email == email, LoginFailure.at >= since
+        )
+    ).one()
+    allowed = current_app.config["LOGIN_FAILURES_PER_ACCOUNT"]
+    if count < allowed or last is None:
+        return
+    # Progressive: 30 s after the limit, doubling with each further failure, at most the window.
+    wait = min(30 * 2 ** (count - allowed), current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
+    last_at = last if last.tzinfo else last.replace(tzinfo=UTC)
+    remaining = (last_at + timedelta(seconds=wait) - now).total_seconds()
+    if remaining > 0:
+        minutes = max(1, round(remaining / 60))
+        raise Throttled(
+            _(
+                "Trop de tentatives pour ce compte. Réessayez dans %(minutes)d minute(s), "
+                "ou demandez à la coordination de réinitialiser votre mot de passe.",
+                minutes=minutes,
+            )
+        )
+
+
+def authenticate(email: str, password: str, *, ip: str) -> User:
+    """The user whose credentials these are; records failures and throttles guessing."""
+    address = normalise_email(email)[:254]
+    now = datetime.now(UTC)
+    _throttle(address, ip, now)
+    user = find_user(address) if address else None
+    stored = user.password_hash if user is not None and user.password_hash else None
+    valid = check_password_hash(stored or _dummy_hash(_password_method()), password)
+    if user is None or stored is None or not valid or not user.active:
+        db.session.add(LoginFailure(email=address, ip=ip[:64], at=now))
+        db.session.flush()
+        raise LoginRefused(_("Adresse e-mail ou mot de passe incorrect."))
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email == address))
+    return user
+
+
+def logout(user: User) -> None:
+    """End the session everywhere: copies of the cookie stop working."""
+    user.session_epoch += 1
+
+
+def deactivate(user: User) -> None:
+    """Lock the account out and end its sessions."""
+    user.active = False
+    user.session_epoch += 1
+
+
+def create_token(user: User, label: str = "") -> str:
+    """A new API token for the user; returned once, stored hashed."""
+    token = ApiToken.generate()
+    db.session.add(ApiToken(user=user, token_hash=ApiToken.hash(token), label=label))
+    db.session.flush()
+    return token

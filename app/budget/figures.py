@@ -1,0 +1,160 @@
+"""Read a consortium's figures from the database into the plain values calculations work on.
+
+A constant number of queries whatever the number of partners: one per table, never one per partner.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import TypeVar
+
+from sqlalchemy import select
+
+from app.budget import calculations as calc
+from app.budget.models import (
+    WHOLE_PROJECT,
+    AmountKind,
+    BudgetAmount,
+    ExpenseCategory,
+    Funder,
+    IndicatorDefinition,
+    IndicatorValue,
+    SignOff,
+    StaffLine,
+)
+from app.consortia.models import Consortium, Partner, PartnerStatus
+from app.extensions import db
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ConsortiumData:
+    """Everything about a consortium's figures, loaded once: the ORM rows and their plain form."""
+
+    consortium: Consortium
+    partners: tuple[Partner, ...]
+    categories: tuple[ExpenseCategory, ...]
+    funders: tuple[Funder, ...]
+    indicators: tuple[IndicatorDefinition, ...]
+    sign_offs: dict[int, SignOff]  # latest sign-off per partner id
+    figures: calc.ConsortiumFigures
+
+
+def call_rules(consortium: Consortium) -> calc.CallRules:
+    """The call's rules as plain values."""
+    call = consortium.call
+    share_range = None
+    if call.main_funder_share_min is not None and call.main_funder_share_max is not None:
+        share_range = (call.main_funder_share_min, call.main_funder_share_max)
+    return calc.CallRules(
+        min_total_cost=call.min_total_cost,
+        min_duration_months=call.min_duration_months,
+        max_duration_months=call.max_duration_months,
+        main_funder=call.main_funder,
+        main_funder_share_range=share_range,
+        min_local_cofunding_share=call.min_local_cofunding_share,
+        balance_tolerance=call.balance_tolerance or Decimal("0.00"),
+    )
+
+
+def budget_model(
+    consortium: Consortium, categories: Sequence[ExpenseCategory], funders: Sequence[Funder]
+) -> calc.BudgetModel:
+    """The consortium's budget model as plain values."""
+    indirect = None
+    if consortium.indirect_category and consortium.indirect_rate is not None:
+        indirect = calc.IndirectCostRule(
+            category=consortium.indirect_category,
+            rate=consortium.indirect_rate,
+            base_categories=tuple(consortium.indirect_base or ()),
+        )
+    return calc.BudgetModel(
+        years=tuple(consortium.years),
+        expense_categories=tuple(calc.ExpenseCategory(c.code, c.label, c.computed) for c in categories),
+        funders=tuple(calc.Funder(f.code, f.label, f.group.value) for f in funders),
+        indirect_costs=indirect,
+    )
+
+
+def _rows(model: type[T], consortium: Consortium) -> tuple[T, ...]:
+    return tuple(
+        db.session.scalars(
+            select(model).where(model.consortium_id == consortium.id).order_by(model.position)  # type: ignore[attr-defined]
+        )
+    )
+
+
+def _partner_rows(model: type[T], partner_ids: list[int]) -> list[T]:
+    return list(db.session.scalars(select(model).where(model.partner_id.in_(partner_ids))))  # type: ignore[attr-defined]
+
+
+def load(consortium: Consortium, sections: Sequence[calc.SectionFigures] = ()) -> ConsortiumData:
+    """Load every figure of the consortium, and the section figures given, for calculations."""
+    partners = tuple(
+        db.session.scalars(
+            select(Partner).where(Partner.consortium_id == consortium.id).order_by(Partner.position)
+        )
+    )
+    categories = _rows(ExpenseCategory, consortium)
+    funders = _rows(Funder, consortium)
+    indicators = _rows(IndicatorDefinition, consortium)
+    ids = [partner.id for partner in partners]
+
+    expenses: dict[int, dict[int, dict[str, Decimal]]] = defaultdict(lambda: defaultdict(dict))
+    resources: dict[int, dict[int, dict[str, Decimal]]] = defaultdict(lambda: defaultdict(dict))
+    for amount in _partner_rows(BudgetAmount, ids):
+        target = expenses if amount.kind == AmountKind.EXPENSE else resources
+        target[amount.partner_id][amount.year][amount.code] = amount.amount
+    per_year: dict[int, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    totals: dict[int, dict[str, int]] = defaultdict(dict)
+    for value in _partner_rows(IndicatorValue, ids):
+        if value.year == WHOLE_PROJECT:
+            totals[value.partner_id][value.code] = value.value
+        else:
+            per_year[value.partner_id][value.year][value.code] = value.value
+    staff: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for line in sorted(_partner_rows(StaffLine, ids), key=lambda line: line.position):
+        staff[line.partner_id][line.function] = line.fte
+    sign_offs: dict[int, SignOff] = {}
+    for sign_off in sorted(_partner_rows(SignOff, ids), key=lambda s: (s.recorded_at, s.id)):
+        sign_offs[sign_off.partner_id] = sign_off
+
+    model = budget_model(consortium, categories, funders)
+    indicator_defs = tuple(
+        calc.IndicatorDef(i.code, i.label, i.kind.value, i.per_year, i.part_of) for i in indicators
+    )
+    partner_figures = []
+    for index, partner in enumerate(partners):
+        plain = calc.PartnerFigures(
+            id=partner.code,
+            name=partner.name,
+            index=index,
+            active=partner.status == PartnerStatus.ACTIVE,
+            expenses=expenses[partner.id],
+            resources=resources[partner.id],
+            indicators_per_year=per_year[partner.id],
+            indicator_totals=totals[partner.id],
+            staff_fte=staff[partner.id],
+        )
+        sign_off = sign_offs.get(partner.id)
+        state = calc.SignOffState.NONE
+        if sign_off is not None:
+            digest = calc.figures_digest(model, indicator_defs, plain)
+            state = calc.SignOffState.VALID if sign_off.digest == digest else calc.SignOffState.VOID
+        partner_figures.append(replace(plain, sign_off=state))
+
+    figures = calc.ConsortiumFigures(
+        rules=call_rules(consortium),
+        model=model,
+        indicators=indicator_defs,
+        project_start=consortium.project_start,
+        project_end=consortium.project_end,
+        partners=tuple(partner_figures),
+        sections=tuple(sections),
+    )
+    return ConsortiumData(consortium, partners, categories, funders, indicators, sign_offs, figures)
+

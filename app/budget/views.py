@@ -1,0 +1,31 @@
+"""The consortium overview: partners, consolidated figures, errors and warnings."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from app.budget.models import FUNDER_GROUP_LABELS
+from app.budget.services import consolidation_of
+from app.consortia.services import visible_consortium
+from app.permissions import can_export_consortium
+
+bp = Blueprint("budget", __name__)
+
+
+@bp.get("/consortia/<slug>")
+def overview(slug: str) -> ResponseReturnValue:
+    """Vue d'ensemble: who is in, what it costs, whether it adds up."""
+    consortium = visible_consortium(slug, current_user)
+    state = consolidation_of(consortium)
+    partners = {partner.code: partner for partner in state.data.partners}
+    return render_template(
+        "budget/overview.html",
+        consortium=consortium,
+        state=state,
+        totals=state.consolidation,
+        partners=partners,
+        group_labels=FUNDER_GROUP_LABELS,
+        can_export=can_export_consortium(current_user, consortium),
+    )

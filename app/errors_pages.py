@@ -1,0 +1,82 @@
+"""French error pages (and JSON errors under /api/)."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from app.errors import DomainError
+from app.extensions import db
+
+TITLES = {
+    400: "Requête invalide",
+    401: "Connexion requise",
+    403: "Accès refusé",
+    404: "Page introuvable",
+    405: "Action impossible",
+    409: "Modification concurrente",
+    413: "Envoi trop volumineux",
+    422: "Saisie refusée",
+    429: "Trop de tentatives",
+    500: "Erreur inattendue",
+    503: "Service momentanément indisponible",
+}
+
+EXPLANATIONS = {
+    400: "La demande n'a pas pu être traitée. Rechargez la page et réessayez.",
+    401: "Connectez-vous pour continuer.",
+    403: "Votre rôle dans ce consortium ne permet pas cette action.",
+    404: "Cette page n'existe pas, ou vous n'y avez pas accès.",
+    405: "Cette action n'est pas possible à cette adresse.",
+    413: "Le fichier ou le texte envoyé dépasse la taille autorisée.",
+    429: "Patientez quelques minutes avant de réessayer.",
+    500: "Une erreur inattendue s'est produite. L'équipe technique est prévenue ; réessayez dans un instant.",
+    503: "La base de données n'a pas répondu : rien n'a été enregistré. Réessayez dans un instant.",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(status: int, message: str | None = None) -> ResponseReturnValue:
+    """An error as a French page, or as JSON for the API."""
+    title = _(TITLES.get(status, "Erreur"))
+    text = message or _(EXPLANATIONS.get(status, "Une erreur s'est produite."))
+    if _wants_json():
+        return jsonify(error=status, title=title, message=text), status
+    return render_template("errors/error.html", status=status, title=title, message=text), status
+
+
+def _http_error(error: HTTPException) -> ResponseReturnValue:
+    status = error.code or 500
+    # abort(400, "…") carries our own French description; werkzeug's defaults are English.
+    custom = error.description if error.description != type(error).description else None
+    return error_response(status, custom)
+
+
+def _domain_error(error: DomainError) -> ResponseReturnValue:
+    db.session.rollback()
+    return error_response(error.status_code, str(error))
+
+
+def _database_unavailable(error: OperationalError) -> ResponseReturnValue:
+    db.session.rollback()
+    return error_response(503)
+
+
+def _unexpected(error: Exception) -> ResponseReturnValue:
+    db.session.rollback()
+    return error_response(500)
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    if not app.testing:
+        app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,34 @@
+"""Download of the exchange document."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.audit import record_event
+from app.consortia.services import visible_consortium
+from app.errors import NotAllowed
+from app.exchange.exporter import export_document
+from app.exchange.serialisation import dumps
+from app.extensions import db
+from app.permissions import can_export_consortium
+
+bp = Blueprint("exchange", __name__)
+
+
+@bp.get("/consortia/<slug>/export.json")
+def export_json(slug: str) -> ResponseReturnValue:
+    """The consortium's exchange document, as a download (coordinators and admins)."""
+    consortium = visible_consortium(slug, current_user)
+    if not can_export_consortium(current_user, consortium):
+        raise NotAllowed(_("Seule la coordination peut exporter le fichier d’échange."))
+    text = dumps(export_document(consortium))
+    record_event("consortium.exported", actor_id=current_user.id, consortium_id=consortium.id, format="json")
+    db.session.commit()
+    return Response(
+        text,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{consortium.slug}.json"'},
+    )

@@ -1,0 +1,37 @@
+"""Imports every model so the metadata (and Alembic) sees the whole schema."""
+
+from app.audit import AuditEvent
+from app.auth.models import ApiToken, LoginFailure, User
+from app.budget.models import (
+    BudgetAmount,
+    ExpenseCategory,
+    Funder,
+    IndicatorDefinition,
+    IndicatorValue,
+    SignOff,
+    StaffLine,
+)
+from app.consortia.models import Call, Consortium, Organisation, Partner, RoleGrant
+from app.sections.models import Section, SectionPart, SectionRevision
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "BudgetAmount",
+    "Call",
+    "Consortium",
+    "ExpenseCategory",
+    "Funder",
+    "IndicatorDefinition",
+    "IndicatorValue",
+    "LoginFailure",
+    "Organisation",
+    "Partner",
+    "RoleGrant",
+    "Section",
+    "SectionPart",
+    "SectionRevision",
+    "SignOff",
+    "StaffLine",
+    "User",
+]

@@ -1,0 +1,52 @@
+"""Template filters and globals: French formatting of money, numbers, dates and shares."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from flask import Flask
+from flask_wtf.csrf import generate_csrf
+
+from app.money import format_eur, format_number, format_share
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def french_date(value: date | None, style: str = "long") -> str:
+    """`3 septembre 2019`."""
+    return "" if value is None else format_date(value, format=style, locale="fr_FR")
+
+
+def french_datetime(value: datetime | None) -> str:
+    """`20 août 2019 à 10:00`, in Paris time."""
+    if value is None:
+        return ""
+    return format_datetime(value.astimezone(PARIS), "d MMMM y 'à' HH:mm", locale="fr_FR")
+
+
+def french_integer(value: int | None) -> str:
+    """`1 234` with a narrow no-break space."""
+    return "" if value is None else f"{value:,}".replace(",", "\u202f")
+
+
+def french_decimal(value: Decimal | None) -> str:
+    """An FTE or ratio with two decimals: `1,50`."""
+    return "—" if value is None else format_number(value)
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters."""
+    app.jinja_env.filters.update(
+        eur=format_eur,
+        share=format_share,
+        date_fr=french_date,
+        datetime_fr=french_datetime,
+        integer=french_integer,
+        decimal_fr=french_decimal,
+    )
+    app.jinja_env.globals["csrf_token"] = generate_csrf
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
