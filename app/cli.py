@@ -50,7 +50,10 @@ def _import_file(path: Path, *, replace: bool) -> Consortium:
         document = load_document(path.read_bytes())
     except ExchangeInvalid as error:
         db.session.rollback()
-        click.echo(f"Erreur : {path} n'est pas un document d'échange valide ({len(error.errors)} erreur(s)) :", err=True)
+        click.echo(
+            f"Erreur : {path} n'est pas un document d'échange valide ({len(error.errors)} erreur(s)) :",
+            err=True,
+        )
         for line in error.errors:
             click.echo(f"  {line}", err=True)
         sys.exit(1)
@@ -72,7 +75,12 @@ def import_consortium(file: Path, replace: bool) -> None:
 
 @click.command("export-consortium")
 @click.argument("slug")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="Fichier à écrire (sinon la sortie standard).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Fichier à écrire (sinon la sortie standard).",
+)
 def export_consortium(slug: str, output: Path | None) -> None:
     """Export a consortium as an exchange document (JSON)."""
     consortium = get_consortium(slug)
@@ -167,7 +175,9 @@ def seed_demo() -> None:
     db.session.commit()
     click.echo(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
     for email, _name, role, partner_code in DEMO_ACCOUNTS:
-        click.echo(f"  {email:34} {role.value if role else 'admin'}{' · ' + partner_code if partner_code else ''}")
+        click.echo(
+            f"  {email:34} {role.value if role else 'admin'}{' · ' + partner_code if partner_code else ''}"
+        )
 
 
 @click.command("is-empty")
@@ -178,5 +188,13 @@ def is_empty() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (import_consortium, export_consortium, create_user, grant, create_token, seed_demo, is_empty):
+    for command in (
+        import_consortium,
+        export_consortium,
+        create_user,
+        grant,
+        create_token,
+        seed_demo,
+        is_empty,
+    ):
         app.cli.add_command(command)

@@ -14,7 +14,9 @@ def grant_of(user: User, consortium: Consortium) -> RoleGrant | None:
     """The user's role in the consortium, if any (looked up once per request)."""
     if not user.is_authenticated:
         return None
-    cache: dict[tuple[int, int], RoleGrant | None] = g.setdefault("role_grants", {}) if has_app_context() else {}
+    cache: dict[tuple[int, int], RoleGrant | None] = (
+        g.setdefault("role_grants", {}) if has_app_context() else {}
+    )
     key = (user.id, consortium.id)
     if key not in cache:
         cache[key] = db.session.scalar(

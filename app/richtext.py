@@ -47,7 +47,8 @@ _DROPPED_WITH_CONTENT = frozenset(
 _CLEANER = nh3.Cleaner(
     tags=set(ALLOWED_TAGS),
     clean_content_tags=set(_DROPPED_WITH_CONTENT),
-    attributes={"a": {"href"}},
+    # "*" replaces ammonia's default generic attributes (title, lang), which would otherwise stay.
+    attributes={"a": {"href"}, "*": set()},
     url_schemes=set(ALLOWED_URL_SCHEMES),
     # Relative and protocol-relative links mean nothing in a PDF or an e-mail, and "//host" is a
     # way round the scheme list: only absolute http(s)/mailto links are kept.
@@ -56,10 +57,15 @@ _CLEANER = nh3.Cleaner(
     strip_comments=True,
 )
 
+_TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=set(_DROPPED_WITH_CONTENT), attributes={})
+_MAX_PASSES = 4
+
 # C0 controls except tab, line feed and carriage return, DEL and the C1 controls. NUL is refused
 # by PostgreSQL; the others are invisible garbage pasted from word processors.
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _WHITESPACE = re.compile(r"\s+")
+# What HTML itself collapses: ASCII whitespace only, so that French non-breaking spaces survive.
+_HTML_WHITESPACE = re.compile("[ \t\n\r\f]+")
 
 # Tags that start and end a paragraph of plain text.
 _PARAGRAPH_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "div"})
@@ -67,12 +73,25 @@ _LIST_TAGS = frozenset({"ul", "ol"})
 _CELL_TAGS = frozenset({"td", "th"})
 
 
-def sanitize_html(html: str) -> str:
-    """The HTML fragment reduced to the allowed tags, attributes and link schemes; idempotent."""
+def _clean(html: str, cleaner: nh3.Cleaner = _CLEANER) -> str:
     # Controls are removed before parsing (so they cannot hide a tag) and after (character
     # references such as "&#1;" decode into them).
-    cleaned = _CLEANER.clean(_CONTROL_CHARACTERS.sub("", html))
-    return _CONTROL_CHARACTERS.sub("", cleaned)
+    return _CONTROL_CHARACTERS.sub("", cleaner.clean(_CONTROL_CHARACTERS.sub("", html)))
+
+
+def sanitize_html(html: str) -> str:
+    """The HTML fragment reduced to the allowed tags, attributes and link schemes; idempotent."""
+    # One pass is not always a fixed point: misnested markup ("<a><table><a>") serialises into a
+    # tree that parses differently the next time. Stored text must survive export and import
+    # unchanged, so cleaning is repeated until it no longer changes anything.
+    cleaned = _clean(html)
+    for _attempt in range(_MAX_PASSES):
+        again = _clean(cleaned)
+        if again == cleaned:
+            return cleaned
+        cleaned = again
+    # Pathological markup that never settles keeps its text and loses its tags.
+    return _clean(cleaned, _TEXT_ONLY)
 
 
 class _TextExtractor(HTMLParser):
@@ -137,6 +156,8 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._skipped_depth:
             return
+        # Line breaks in the source are spaces to HTML; only the marks above make new lines.
+        data = _HTML_WHITESPACE.sub(" ", data)
         self.parts.append(data)
         if self._link_href is not None:
             self._link_text.append(data)
@@ -170,10 +191,9 @@ def html_to_text(html: str) -> str:
     for block in re.split(r"\n[ \t]*\n", raw):
         lines = []
         for line in block.split("\n"):
-            # Inside a line, HTML whitespace is insignificant, except the tab between table cells
-            # and the indentation of nested list items.
+            # Spaces around marks are insignificant, except the indentation of nested list items.
             indent = re.match(r" *(?=- )", line)
-            cells = [" ".join(cell.split()) for cell in line.split("\t")]
+            cells = [_HTML_WHITESPACE.sub(" ", cell).strip(" ") for cell in line.split("\t")]
             text = "\t".join(cells).strip()
             if text:
                 lines.append((indent.group(0) if indent else "") + text)

@@ -22,7 +22,9 @@ OWN_DEMO = Path(__file__).resolve().parents[1] / "app" / "exchange" / "demo-cons
 SHARED_DEMO = Path(__file__).resolve().parents[2] / "shared" / "domain" / "demo-consortium.json"
 
 
-def demo_data(partners: int | None = None, *, slug: str | None = None, path: Path = OWN_DEMO) -> dict[str, Any]:
+def demo_data(
+    partners: int | None = None, *, slug: str | None = None, path: Path = OWN_DEMO
+) -> dict[str, Any]:
     """The demo exchange document as a dict, cut or extended to `partners` partners."""
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     if slug:
@@ -41,14 +43,18 @@ def demo_data(partners: int | None = None, *, slug: str | None = None, path: Pat
     return data
 
 
-def make_consortium(partners: int | None = None, *, slug: str | None = None, path: Path = OWN_DEMO) -> Consortium:
+def make_consortium(
+    partners: int | None = None, *, slug: str | None = None, path: Path = OWN_DEMO
+) -> Consortium:
     """A consortium imported from the demo document, committed."""
     consortium = import_document(parse_document(demo_data(partners, slug=slug, path=path)))
     db.session.commit()
     return consortium
 
 
-def make_user(email: str = "personne@exemple.fr", *, name: str = "Personne Test", admin: bool = False) -> User:
+def make_user(
+    email: str = "personne@exemple.fr", *, name: str = "Personne Test", admin: bool = False
+) -> User:
     """An account with the test password, committed."""
     user = accounts.create_user(email, name=name, password=PASSWORD, is_admin=admin)
     db.session.commit()

@@ -12,33 +12,42 @@ from app.richtext import html_to_text, sanitize_html, visible_length
 
 # X1: the classic payloads; none may leave anything executable behind.
 HOSTILE = [
-    ("<script>alert(1)</script><p>ok</p>", "<p>ok</p>"),
-    ('<img src="x" onerror="alert(1)"><p>ok</p>', "<p>ok</p>"),
-    ("<svg onload=alert(1)><text>hi</text></svg><p>ok</p>", "<p>ok</p>"),
-    ('<a href="javascript:alert(1)">lien</a>', '<a rel="noopener noreferrer">lien</a>'),
-    ('<a href=" JaVaScRiPt:alert(1)">lien</a>', '<a rel="noopener noreferrer">lien</a>'),
-    ('<a href="java&#x09;script:alert(1)">lien</a>', '<a rel="noopener noreferrer">lien</a>'),
-    ('<a href="data:text/html,<script>alert(1)</script>">lien</a>', '<a rel="noopener noreferrer">lien</a>'),
-    ('<a href="vbscript:msgbox(1)">lien</a>', '<a rel="noopener noreferrer">lien</a>'),
-    ('<a href="//evil.example/">lien</a>', '<a rel="noopener noreferrer">lien</a>'),
-    ('<p onclick="alert(1)" style="color:red" class="x" id="y">texte</p>', "<p>texte</p>"),
-    ("<style>p { display: none }</style><p>visible</p>", "<p>visible</p>"),
-    ('<iframe src="https://evil.example"></iframe><p>ok</p>', "<p>ok</p>"),
-    ('<object data="x.swf"><p>fallback</p></object><p>ok</p>', "<p>ok</p>"),
-    ('<math><mtext><script>alert(1)</script></mtext></math><p>ok</p>', "<p>ok</p>"),
-    ("<!-- <script>alert(1)</script> --><p>ok</p>", "<p>ok</p>"),
-    ('<form action="https://evil.example"><input name="q"><button>Go</button></form>', "Go"),
-    ("<p>a<scr<script>x</script>ipt>alert(1)</script>b</p>", "<p>a&lt;scr<script>alert(1)b</p>"),
+    "<script>alert(1)</script><p>ok</p>",
+    '<img src="x" onerror="alert(1)"><p>ok</p>',
+    "<svg onload=alert(1)><text>hi</text></svg><p>ok</p>",
+    '<a href="javascript:alert(1)">lien</a>',
+    '<a href=" JaVaScRiPt:alert(1)">lien</a>',
+    '<a href="java&#x09;script:alert(1)">lien</a>',
+    '<a href="data:text/html,<script>alert(1)</script>">lien</a>',
+    '<a href="vbscript:msgbox(1)">lien</a>',
+    '<p onclick="alert(1)" style="color:red">texte</p>',
+    "<style>p { display: none }</style><p>visible</p>",
+    '<iframe src="https://evil.example"></iframe><p>ok</p>',
+    '<object data="x.swf"><p>fallback</p></object><p>ok</p>',
+    "<math><mtext><script>alert(1)</script></mtext></math><p>ok</p>",
+    "<!-- <script>alert(1)</script> --><p>ok</p>",
+    "<p>a<scr<script>x</script>ipt>alert(1)</script>b</p>",
+    "<body onload=alert(1)><p>ok</p>",
+    '<table background="javascript:alert(1)"><tr><td>x</td></tr></table>',
 ]
 
 
-@pytest.mark.parametrize(("html", "expected"), HOSTILE)
-def test_hostile_html_is_neutralised(html: str, expected: str) -> None:
-    cleaned = sanitize_html(html)
-    assert "alert(1)" not in cleaned or "<script>" not in cleaned.replace("&lt;", "")
-    assert "onerror" not in cleaned
-    assert "onload" not in cleaned
-    assert "javascript" not in cleaned.lower()
+@pytest.mark.parametrize("html", HOSTILE)
+def test_hostile_html_is_neutralised(html: str) -> None:
+    cleaned = sanitize_html(html).lower()
+    for dangerous in ("<script", "<svg", "<img", "<iframe", "<object", "<style", "<math", "<body"):
+        assert dangerous not in cleaned
+    for dangerous in (
+        "onerror",
+        "onload",
+        "onclick",
+        "javascript",
+        "vbscript",
+        "data:",
+        "style=",
+        "background",
+    ):
+        assert dangerous not in cleaned
 
 
 def test_script_and_style_contents_are_removed_not_kept_as_text() -> None:
@@ -70,6 +79,10 @@ def test_every_allowed_tag_is_kept() -> None:
         "<tbody><tr><td>1</td></tr></tbody></table>"
     )
     assert sanitize_html(html) == html
+
+
+def test_generic_attributes_are_removed() -> None:
+    assert sanitize_html('<p title="t" lang="fr" dir="rtl">texte</p>') == "<p>texte</p>"
 
 
 def test_other_tags_are_removed_but_their_text_kept() -> None:
@@ -114,7 +127,7 @@ def test_entities_are_normalised_once() -> None:
 
 
 IDEMPOTENCE_CORPUS = [
-    *(html for html, _expected in HOSTILE),
+    *HOSTILE,
     "<p>texte <strong>gras",
     "<table><tr><td>1</td></tr></table>",
     "<td>cellule seule</td><li>item seul</li>",
@@ -131,6 +144,8 @@ IDEMPOTENCE_CORPUS = [
     "<template><p>x</p></template>y",
     "</p>fermeture orpheline<p>",
     "<p>a<br/>b<br>c</br></p>",
+    "<A><TABLE><A>",  # one cleaning pass is not a fixed point here (found by hypothesis)
+    "<a><table><a><table><a>x",
 ]
 
 
@@ -140,19 +155,24 @@ def test_sanitising_is_idempotent(html: str) -> None:
     assert sanitize_html(once) == once
 
 
-TAGS = ["p", "br", "strong", "a", "li", "ul", "table", "tr", "td", "script", "style", "div", "svg", "img"]
+TAGS = [
+    *("p", "br", "strong", "em", "a", "li", "ul", "ol", "h3", "blockquote"),
+    *("table", "thead", "tbody", "tr", "th", "td"),
+    *("script", "style", "div", "svg", "math", "img", "template", "select", "form", "textarea", "xmp"),
+]
+FRAGMENTS = ['<a href="https://x.fr">', '<a href="javascript:x">', "&amp;", "&lt;", "&#0;", "<!--", "<", "</"]
 
 
-@settings(max_examples=300, database=None, deadline=None)
+@settings(max_examples=500, database=None, deadline=None)
 @given(
     st.lists(
         st.one_of(
             st.text(max_size=8),
             st.sampled_from(TAGS).map(lambda tag: f"<{tag}>"),
             st.sampled_from(TAGS).map(lambda tag: f"</{tag}>"),
-            st.sampled_from(['<a href="https://x.fr">', '<a href="javascript:x">', "&amp;", "&lt;", "&#0;", "<!--"]),
+            st.sampled_from(FRAGMENTS),
         ),
-        max_size=20,
+        max_size=30,
     ).map("".join)
 )
 def test_sanitising_any_input_is_idempotent(html: str) -> None:
@@ -197,6 +217,10 @@ def test_html_to_text_keeps_paragraphs_lines_lists_tables_and_links() -> None:
         "Objet\n\nBonjour Anne,\n\nvoici\nla suite & fin.\n\n- un\n- deux\n  - deux bis\n\n"
         "Voir le site (https://exemple.fr) ou a@b.fr.\n\nA\tB\n1\t2"
     )
+
+
+def test_html_to_text_treats_source_line_breaks_as_spaces_and_keeps_non_breaking_ones() -> None:
+    assert html_to_text("<p>Bonjour\n  Anne,\r\nça va\u00a0?</p>") == "Bonjour Anne, ça va\u00a0?"
 
 
 def test_html_to_text_drops_script_contents() -> None:

@@ -100,7 +100,9 @@ def _throttle(email: str, ip: str, now: datetime) -> None:
         select(func.count()).select_from(LoginFailure).where(LoginFailure.ip == ip, LoginFailure.at >= since)
     )
     if ip_failures is not None and ip_failures >= current_app.config["LOGIN_FAILURES_PER_IP"]:
-        raise Throttled(_("Trop de tentatives de connexion depuis votre réseau. Réessayez dans quelques minutes."))
+        raise Throttled(
+            _("Trop de tentatives de connexion depuis votre réseau. Réessayez dans quelques minutes.")
+        )
     count, last = db.session.execute(
         select(func.count(), func.max(LoginFailure.at)).where(
             LoginFailure.email == email, LoginFailure.at >= since

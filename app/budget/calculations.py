@@ -240,7 +240,9 @@ def canonical_figures(
                 }
                 for year in model.years
             },
-            "totals": {i.code: partner.indicator_totals.get(i.code, 0) for i in indicator_list if not i.per_year},
+            "totals": {
+                i.code: partner.indicator_totals.get(i.code, 0) for i in indicator_list if not i.per_year
+            },
         },
     }
 
@@ -248,7 +250,10 @@ def canonical_figures(
 def figures_digest(model: BudgetModel, indicators: Iterable[IndicatorDef], partner: PartnerFigures) -> str:
     """SHA-256 of the canonical figures, serialised exactly as the exchange format defines."""
     payload = json.dumps(
-        canonical_figures(model, indicators, partner), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        canonical_figures(model, indicators, partner),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
 

@@ -157,4 +157,3 @@ def load(consortium: Consortium, sections: Sequence[calc.SectionFigures] = ()) -
         sections=tuple(sections),
     )
     return ConsortiumData(consortium, partners, categories, funders, indicators, sign_offs, figures)
-

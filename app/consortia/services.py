@@ -45,7 +45,9 @@ def consortia_of(user: User) -> list[tuple[Consortium, RoleGrant | None]]:
 
 def partner_by_code(consortium: Consortium, code: str) -> Partner | None:
     """The consortium's partner with this exchange identifier."""
-    return db.session.scalar(select(Partner).where(Partner.consortium_id == consortium.id, Partner.code == code))
+    return db.session.scalar(
+        select(Partner).where(Partner.consortium_id == consortium.id, Partner.code == code)
+    )
 
 
 def grant_role(

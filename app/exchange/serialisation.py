@@ -125,7 +125,9 @@ def _call(call: Call) -> dict[str, Any]:
         "name": call.name,
         "programme": call.programme,
         "operator": call.operator,
-        "submission_deadline": None if call.submission_deadline is None else call.submission_deadline.isoformat(),
+        "submission_deadline": None
+        if call.submission_deadline is None
+        else call.submission_deadline.isoformat(),
         "rules": _rules(call.rules),
     }
     return _with_extensions(result, call.extensions)
@@ -177,7 +179,9 @@ def _budget_model(model: BudgetModel) -> dict[str, Any]:
         "years": list(model.years),
         "expense_categories": categories,
         "funders": [
-            _with_extensions({"code": funder.code, "label": funder.label, "group": funder.group}, funder.extensions)
+            _with_extensions(
+                {"code": funder.code, "label": funder.label, "group": funder.group}, funder.extensions
+            )
             for funder in model.funders
         ],
         "indirect_costs": None
@@ -265,7 +269,9 @@ def _budget(model: BudgetModel, budget: Mapping[int, YearBudget]) -> dict[str, A
     result = {}
     for year in model.years:
         given = budget.get(year)
-        complete = model.complete_year(given.expenses, given.resources) if given else model.complete_year({}, {})
+        complete = (
+            model.complete_year(given.expenses, given.resources) if given else model.complete_year({}, {})
+        )
         result[str(year)] = {
             "expenses": {code: format_json_amount(amount) for code, amount in complete.expenses.items()},
             "resources": {code: format_json_amount(amount) for code, amount in complete.resources.items()},

@@ -117,14 +117,11 @@ def load_document(text: str | bytes) -> ExchangeDocument:
             # utf-8-sig: a byte-order mark left by a Windows editor is not worth a refusal.
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            raise ExchangeInvalid(
-                [
-                    _(
-                        "%(path)s: le fichier n'est pas en UTF-8 (octet invalide à la position %(position)d)",
-                        path=ROOT_PATH,
-                        position=error.start,
-                    )
-                ]
+            raise _document_error(
+                _(
+                    "le fichier n'est pas en UTF-8 (octet invalide à la position %(position)d)",
+                    position=error.start,
+                )
             ) from error
     text = text.removeprefix("\ufeff")
     try:
@@ -137,37 +134,26 @@ def load_document(text: str | bytes) -> ExchangeDocument:
             object_pairs_hook=_JsonObject.from_pairs,
         )
     except json.JSONDecodeError as error:
-        raise ExchangeInvalid(
-            [
-                _(
-                    "%(path)s: JSON mal formé, ligne %(line)d, colonne %(column)d (%(reason)s)",
-                    path=ROOT_PATH,
-                    line=error.lineno,
-                    column=error.colno,
-                    reason=error.msg,
-                )
-            ]
+        raise _document_error(
+            _(
+                "JSON mal formé, ligne %(line)d, colonne %(column)d (%(reason)s)",
+                line=error.lineno,
+                column=error.colno,
+                reason=error.msg,
+            )
         ) from error
     except _NonFiniteNumber as error:
-        raise ExchangeInvalid(
-            [
-                _(
-                    "%(path)s: JSON invalide, « %(constant)s » n'est pas un nombre JSON",
-                    path=ROOT_PATH,
-                    constant=error.constant,
-                )
-            ]
+        raise _document_error(
+            _("JSON invalide, « %(constant)s » n'est pas un nombre JSON", constant=error.constant)
         ) from error
     except RecursionError as error:
-        raise ExchangeInvalid([_("%(path)s: JSON trop profondément imbriqué", path=ROOT_PATH)]) from error
+        raise _document_error(_("JSON trop profondément imbriqué")) from error
     except ValueError as error:
         # Python refuses integers of more than 4,300 digits.
-        raise ExchangeInvalid(
-            [_("%(path)s: JSON invalide (%(reason)s)", path=ROOT_PATH, reason=str(error))]
-        ) from error
+        raise _document_error(_("JSON invalide (%(reason)s)", reason=str(error))) from error
     duplicates = [
-        _("%(path)s: clé en double (une seule occurrence attendue)", path=path)
-        for path in _duplicate_key_paths(data, "")
+        f"{path}: " + _("clé en double (une seule occurrence attendue)")
+        for path in _duplicate_key_paths(data)
     ]
     try:
         document = parse_document(data)
@@ -197,6 +183,11 @@ def _refuse_constant(constant: str) -> object:
     raise _NonFiniteNumber(constant)
 
 
+def _document_error(message: str) -> ExchangeInvalid:
+    # Errors about the file as a whole: its path is the root.
+    return ExchangeInvalid([f"{ROOT_PATH}: {message}"])
+
+
 class _JsonObject(dict[str, Any]):
     """A decoded JSON object that remembers the keys it saw twice (json keeps only the last)."""
 
@@ -216,9 +207,9 @@ class _JsonObject(dict[str, Any]):
         return obj
 
 
-def _duplicate_key_paths(value: object, path: str) -> Iterator[str]:
-    # Iterative: documents are at most as deep as json.loads allowed, but no need to recurse.
-    stack: list[tuple[object, str]] = [(value, path)]
+def _duplicate_key_paths(value: object) -> Iterator[str]:
+    # A stack rather than recursion: the walk must not fail where json.loads succeeded.
+    stack: list[tuple[object, str]] = [(value, "")]
     while stack:
         current, where = stack.pop()
         if isinstance(current, dict):
@@ -301,7 +292,6 @@ class _Model:
 
     years: frozenset[int] | None
     categories: frozenset[str] | None
-    computed_categories: frozenset[str]
     funders: frozenset[str] | None
     per_year_indicators: frozenset[str] | None
     total_indicators: frozenset[str] | None
@@ -650,9 +640,9 @@ class _Reader:
         return text
 
     def choice(self, value: object, path: str, choices: Sequence[str]) -> str:
-        """One of a fixed set of strings."""
+        """One of a fixed set of strings; "" (none of them) after an error."""
         if value is _MISSING:
-            return choices[0]
+            return ""
         if not isinstance(value, str) or value not in choices:
             self.error(
                 path,
@@ -662,7 +652,7 @@ class _Reader:
                     choices=", ".join(choices),
                 ),
             )
-            return choices[0]
+            return ""
         return value
 
     def unique_codes(self, codes: Iterable[tuple[str, str]], what: str) -> None:
@@ -713,26 +703,33 @@ class _Reader:
                 ),
             )
         exported_at = self.timestamp(fields["exported_at"], fields.at("exported_at"))
-        budget_model, model_funders_valid = self.budget_model(
+        budget_model, years_readable, codes_readable = self.budget_model(
             fields["budget_model"], fields.at("budget_model")
         )
-        call = self.call(fields["call"], fields.at("call"), budget_model if model_funders_valid else None)
+        call = self.call(fields["call"], fields.at("call"), budget_model if codes_readable else None)
         consortium = self.consortium(fields["consortium"], fields.at("consortium"))
-        indicators, indicators_valid = self.indicators(fields["indicators"], fields.at("indicators"))
-        sections, sections_valid = self.sections(fields["sections"], fields.at("sections"))
+        indicators, indicators_valid, uncertain_indicators = self.indicators(
+            fields["indicators"], fields.at("indicators")
+        )
+        sections, sections_valid, uncertain_sections = self.sections(
+            fields["sections"], fields.at("sections")
+        )
         model = _Model(
-            years=frozenset(budget_model.years) if budget_model.years else None,
-            categories=frozenset(budget_model.category_codes) if model_funders_valid else None,
-            computed_categories=frozenset(c.code for c in budget_model.expense_categories if c.computed),
-            funders=frozenset(budget_model.funder_codes) if model_funders_valid else None,
+            years=frozenset(budget_model.years) if years_readable else None,
+            categories=frozenset(budget_model.category_codes) if codes_readable else None,
+            funders=frozenset(budget_model.funder_codes) if codes_readable else None,
             per_year_indicators=(
-                frozenset(i.code for i in indicators if i.per_year) if indicators_valid else None
+                frozenset(i.code for i in indicators if i.per_year) | uncertain_indicators
+                if indicators_valid
+                else None
             ),
             total_indicators=(
-                frozenset(i.code for i in indicators if not i.per_year) if indicators_valid else None
+                frozenset(i.code for i in indicators if not i.per_year) | uncertain_indicators
+                if indicators_valid
+                else None
             ),
             partner_sections=(
-                frozenset(s.code for s in sections if s.scope in PARTNER_SECTION_SCOPES)
+                frozenset(s.code for s in sections if s.scope in PARTNER_SECTION_SCOPES) | uncertain_sections
                 if sections_valid
                 else None
             ),
@@ -898,12 +895,19 @@ class _Reader:
             extensions=self.extensions(fields),
         )
 
-    def budget_model(self, value: object, path: str) -> tuple[BudgetModel, bool]:
-        """The model, and whether its categories and funders could be read (to check references)."""
+    def budget_model(self, value: object, path: str) -> tuple[BudgetModel, bool, bool]:
+        """The model, whether its years were read without error, and whether its codes could be read.
+
+        References to years, categories and funders are only checked against lists that were read:
+        otherwise every partner would repeat the model's own error.
+        """
         fields = self.record(
             value, path, required=("years", "expense_categories", "funders", "indirect_costs")
         )
+        errors = len(self.errors)
         years = self.years(fields["years"], fields.at("years"))
+        years_readable = fields.valid and len(self.errors) == errors
+        errors = len(self.errors)
         category_items = self.array(fields["expense_categories"], fields.at("expense_categories"))
         categories = tuple(self.expense_category(item, item_path) for item_path, item in category_items or ())
         self.unique_codes(
@@ -918,6 +922,11 @@ class _Reader:
         self.unique_codes(
             ((_child(p, "code"), f.code) for (p, _i), f in zip(funder_items or (), funders, strict=True)),
             _("financeur"),
+        )
+        # A duplicated or unreadable code makes the lists unreliable: partners are then not checked
+        # against them (the model's error is enough; fixing it shows the rest on the next import).
+        codes_readable = (
+            category_items is not None and funder_items is not None and len(self.errors) == errors
         )
         indirect_value = fields["indirect_costs"]
         indirect = (
@@ -955,7 +964,7 @@ class _Reader:
             indirect_costs=indirect,
             extensions=self.extensions(fields),
         )
-        return model, category_items is not None and funder_items is not None
+        return model, years_readable, codes_readable
 
     def years(self, value: object, path: str) -> tuple[int, ...]:
         """The model's years: integers, unique, in increasing order; only the valid ones are returned."""
@@ -1043,13 +1052,27 @@ class _Reader:
             extensions=self.extensions(fields),
         )
 
-    def indicators(self, value: object, path: str) -> tuple[tuple[Indicator, ...], bool]:
+    def each(
+        self, items: Sequence[tuple[str, Any]] | None, read: Callable[[object, str], T]
+    ) -> list[tuple[str, T, bool]]:
+        """Each item read, with its path and whether it was read without error."""
+        results = []
+        for item_path, item in items or ():
+            errors = len(self.errors)
+            results.append((item_path, read(item, item_path), len(self.errors) == errors))
+        return results
+
+    def indicators(self, value: object, path: str) -> tuple[tuple[Indicator, ...], bool, frozenset[str]]:
+        """The indicators, whether the list could be read, and the codes of those read with errors."""
         items = self.array(value, path)
-        indicators = tuple(self.indicator(item, item_path) for item_path, item in items or ())
-        pairs = list(zip(items or (), indicators, strict=True))
-        self.unique_codes(((_child(p, "code"), i.code) for (p, _v), i in pairs), _("indicateur"))
+        read = self.each(items, self.indicator)
+        indicators = tuple(indicator for _path, indicator, _ok in read)
+        # An indicator read with errors may have a placeholder per_year: checks depending on it are
+        # skipped rather than reported as a second, misleading error.
+        uncertain = frozenset(indicator.code for _path, indicator, ok in read if not ok)
+        self.unique_codes(((_child(p, "code"), i.code) for p, i, _ok in read), _("indicateur"))
         by_code = {indicator.code: indicator for indicator in indicators}
-        for (item_path, _item), indicator in pairs:
+        for item_path, indicator, _ok in read:
             if not indicator.part_of:
                 continue
             parent = by_code.get(indicator.part_of)
@@ -1058,7 +1081,7 @@ class _Reader:
                 self.error(where, _("indicateur « %(code)s » absent de indicators", code=indicator.part_of))
             elif parent.code == indicator.code:
                 self.error(where, _("un indicateur ne peut pas faire partie de lui-même"))
-            elif parent.per_year != indicator.per_year:
+            elif parent.per_year != indicator.per_year and not {parent.code, indicator.code} & uncertain:
                 self.error(
                     where,
                     _(
@@ -1072,7 +1095,7 @@ class _Reader:
                 self.error(
                     where, _("cycle dans les part_of (un indicateur finit par faire partie de lui-même)")
                 )
-        return indicators, items is not None
+        return indicators, items is not None, uncertain
 
     @staticmethod
     def _is_in_cycle(indicator: Indicator, by_code: Mapping[str, Indicator]) -> bool:
@@ -1097,9 +1120,12 @@ class _Reader:
             extensions=self.extensions(fields),
         )
 
-    def sections(self, value: object, path: str) -> tuple[tuple[Section, ...], bool]:
+    def sections(self, value: object, path: str) -> tuple[tuple[Section, ...], bool, frozenset[str]]:
+        """The sections, whether the list could be read, and the codes of those read with errors."""
         items = self.array(value, path)
-        sections = tuple(self.section(item, item_path) for item_path, item in items or ())
+        read = self.each(items, self.section)
+        sections = tuple(section for _path, section, _ok in read)
+        uncertain = frozenset(section.code for _path, section, ok in read if not ok)
         pairs = list(zip(items or (), sections, strict=True))
         self.unique_codes(((_child(p, "code"), s.code) for (p, _v), s in pairs), _("section"))
         positions: dict[int, str] = {}
@@ -1117,7 +1143,7 @@ class _Reader:
                 )
             else:
                 positions[section.position] = item_path
-        return sections, items is not None
+        return sections, items is not None, uncertain
 
     def section(self, value: object, path: str) -> Section:
         fields = self.record(
@@ -1183,7 +1209,9 @@ class _Reader:
 
     def _lead(self, consortium: ConsortiumInfo, partners: Sequence[Partner], fields: _Fields) -> None:
         partners_path = fields.at("partners")
-        if not partners:
+        # A role that could not be read is already reported; counting leads without it would add
+        # a second, misleading error.
+        if not partners or any(partner.role not in PARTNER_ROLES for partner in partners):
             return
         leads = [(i, partner) for i, partner in enumerate(partners) if partner.role == "lead"]
         if len(leads) != 1:
@@ -1462,8 +1490,10 @@ class _Reader:
 
 
 def _shorten(text: str, limit: int = 60) -> str:
-    # Values echoed in messages are cut: a hostile 1 MB string must not become a 1 MB error.
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    # Values echoed in messages are cut (a hostile 1 MB string must not become a 1 MB error) and
+    # their control characters spelled out (an error message must be printable and storable).
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return _CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def _show(value: object) -> str:

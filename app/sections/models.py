@@ -103,7 +103,9 @@ class SectionPart(Base):
 
     section: Mapped[Section] = relationship(back_populates="parts")
     partner: Mapped[Partner | None] = relationship()
-    head_revision: Mapped[SectionRevision | None] = relationship(foreign_keys=[head_revision_id], post_update=True)
+    head_revision: Mapped[SectionRevision | None] = relationship(
+        foreign_keys=[head_revision_id], post_update=True
+    )
 
 
 class SectionRevision(Base):
@@ -117,7 +119,9 @@ class SectionRevision(Base):
     number: Mapped[int]
     kind: Mapped[RevisionKind] = mapped_column(_enum(RevisionKind), default=RevisionKind.EDIT)
     content: Mapped[str] = mapped_column(Text)
-    base_revision_id: Mapped[int | None] = mapped_column(ForeignKey("section_revisions.id", ondelete="SET NULL"))
+    base_revision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("section_revisions.id", ondelete="SET NULL")
+    )
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -35,7 +35,9 @@ def current_texts(consortium: Consortium) -> dict[tuple[int, int | None], str]:
     return {(section_id, partner_id): content for section_id, partner_id, content in rows}
 
 
-def section_figures(sections: list[Section], texts: dict[tuple[int, int | None], str]) -> tuple[SectionFigures, ...]:
+def section_figures(
+    sections: list[Section], texts: dict[tuple[int, int | None], str]
+) -> tuple[SectionFigures, ...]:
     """What the checks need to know of each section (limits, status, length of the shared text)."""
     return tuple(
         SectionFigures(
