@@ -140,11 +140,11 @@ def load(consortium: Consortium, sections: Sequence[calc.SectionFigures] = ()) -
             indicator_totals=totals[partner.id],
             staff_fte=staff[partner.id],
         )
-        sign_off = sign_offs.get(partner.id)
+        latest = sign_offs.get(partner.id)
         state = calc.SignOffState.NONE
-        if sign_off is not None:
+        if latest is not None:
             digest = calc.figures_digest(model, indicator_defs, plain)
-            state = calc.SignOffState.VALID if sign_off.digest == digest else calc.SignOffState.VOID
+            state = calc.SignOffState.VALID if latest.digest == digest else calc.SignOffState.VOID
         partner_figures.append(replace(plain, sign_off=state))
 
     figures = calc.ConsortiumFigures(

@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.auth.models import User
 from app.audit import record_event
+from app.auth.models import User
 from app.consortia.models import Consortium, Partner, Role, RoleGrant
 from app.errors import Invalid, NotFound
 from app.extensions import db
