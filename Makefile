@@ -26,7 +26,7 @@ install-dev: $(VENV)/.installed-dev
 
 run: install
 	$(FLASK) db upgrade
-	$(FLASK) is-empty && $(FLASK) seed-demo || true
+	if $(FLASK) is-empty; then $(FLASK) seed-demo; fi
 	@echo
 	@echo "Consortio : http://$(HOST):$(PORT)/"
 	@echo "Comptes de démonstration (mot de passe : consortio-demo) :"

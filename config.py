@@ -65,6 +65,9 @@ class Config:
     WTF_CSRF_CHECK_DEFAULT = False
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
+    # Number of reverse proxies in front of the application (0: clients connect directly).
+    TRUSTED_PROXIES = _int_env("TRUSTED_PROXIES", 0)
+
     MAX_CONTENT_LENGTH = _int_env("MAX_CONTENT_LENGTH", 8 * 1024 * 1024)
 
     # Login throttling (counted in the database, so every worker sees the same counters).

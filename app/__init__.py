@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_environment
 
@@ -37,4 +38,8 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     app.register_blueprint(budget_bp)
     app.register_blueprint(exchange_bp)
     app.register_blueprint(api_bp)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy, the client address (login throttling) comes from X-Forwarded-For.
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app

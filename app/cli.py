@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.auth import services as accounts
-from app.consortia.models import Consortium, Role
+from app.consortia.models import Consortium, Role, RoleGrant
 from app.consortia.services import get_consortium, grant_role, partner_by_code
 from app.errors import DomainError
 from app.exchange.exporter import export_document
@@ -18,7 +20,6 @@ from app.exchange.importer import import_document
 from app.exchange.serialisation import dumps
 from app.exchange.validation import ExchangeInvalid, load_document
 from app.extensions import db
-from app.permissions import grant_of
 
 DEMO_FILE = Path(__file__).parent / "exchange" / "demo-consortium.json"
 DEMO_PASSWORD = "consortio-demo"
@@ -32,7 +33,8 @@ DEMO_ACCOUNTS = [
 ]
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
+    """Undo everything the command did, say why on stderr and exit 1."""
     db.session.rollback()
     click.echo(f"Erreur : {message}", err=True)
     sys.exit(1)
@@ -41,13 +43,24 @@ def _fail(message: str) -> None:
 def _read_password(prompt: str) -> str:
     """The password from standard input when it is piped, else asked twice without echo."""
     if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
+        return sys.stdin.readline().rstrip("\r\n")
     return str(click.prompt(prompt, hide_input=True, confirmation_prompt=True))
 
 
+def _has_grant(user_id: int, consortium_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(RoleGrant.id).where(RoleGrant.user_id == user_id, RoleGrant.consortium_id == consortium_id)
+        )
+        is not None
+    )
+
+
 def _import_file(path: Path, *, replace: bool) -> Consortium:
+    """Read, check and import the file; on any error nothing is kept and every problem is listed."""
     try:
         document = load_document(path.read_bytes())
+        return import_document(document, replace=replace)
     except ExchangeInvalid as error:
         db.session.rollback()
         click.echo(
@@ -57,7 +70,11 @@ def _import_file(path: Path, *, replace: bool) -> Consortium:
         for line in error.errors:
             click.echo(f"  {line}", err=True)
         sys.exit(1)
-    return import_document(document, replace=replace)
+    except OSError as error:
+        _fail(f"lecture de {path} impossible ({error.strerror or error}).")
+    except SQLAlchemyError as error:
+        # A database refusal mid-import (constraint, connection lost): nothing of it may remain.
+        _fail(f"la base de données a refusé l'import, rien n'a été enregistré ({type(error).__name__}).")
 
 
 @click.command("import-consortium")
@@ -69,8 +86,9 @@ def import_consortium(file: Path, replace: bool) -> None:
         consortium = _import_file(file, replace=replace)
     except DomainError as error:
         _fail(str(error))
+    slug = consortium.slug
     db.session.commit()
-    click.echo(consortium.slug)
+    click.echo(slug)
 
 
 @click.command("export-consortium")
@@ -86,7 +104,6 @@ def export_consortium(slug: str, output: Path | None) -> None:
     consortium = get_consortium(slug)
     if consortium is None:
         _fail(f"aucun consortium « {slug} ».")
-        return
     text = dumps(export_document(consortium))
     if output is None:
         click.echo(text, nl=False)
@@ -106,7 +123,6 @@ def create_user(email: str, name: str, admin: bool) -> None:
         user = accounts.create_user(email, name=name, password=password, is_admin=admin)
     except DomainError as error:
         _fail(str(error))
-        return
     db.session.commit()
     click.echo(f"Compte créé : {user.email}")
 
@@ -122,16 +138,13 @@ def grant(email: str, slug: str, role: str, partner_code: str | None) -> None:
     consortium = get_consortium(slug)
     if user is None:
         _fail(f"aucun compte pour {email}.")
-        return
     if consortium is None:
         _fail(f"aucun consortium « {slug} ».")
-        return
     partner = None
     if partner_code:
         partner = partner_by_code(consortium, partner_code)
         if partner is None:
             _fail(f"aucun membre « {partner_code} » dans {slug}.")
-            return
     try:
         grant_role(user, consortium, Role(role), partner)
     except DomainError as error:
@@ -148,7 +161,6 @@ def create_token(email: str, label: str) -> None:
     user = accounts.find_user(email)
     if user is None:
         _fail(f"aucun compte pour {email}.")
-        return
     token = accounts.create_token(user, label)
     db.session.commit()
     click.echo("Jeton créé. Conservez-le : il ne sera plus affiché.", err=True)
@@ -165,13 +177,18 @@ def seed_demo() -> None:
     if consortium is None:
         consortium = import_document(document)
         click.echo(f"Consortium de démonstration importé : {consortium.slug}")
-    for email, name, role, partner_code in DEMO_ACCOUNTS:
-        user = accounts.find_user(email) or accounts.create_user(
-            email, name=name, password=DEMO_PASSWORD, is_admin=role is None
-        )
-        if role is not None and grant_of(user, consortium) is None:
-            partner = partner_by_code(consortium, partner_code) if partner_code else None
-            grant_role(user, consortium, role, partner)
+    try:
+        for email, name, role, partner_code in DEMO_ACCOUNTS:
+            user = accounts.find_user(email) or accounts.create_user(
+                email, name=name, password=DEMO_PASSWORD, is_admin=role is None
+            )
+            # Looked up afresh (not through the per-request cache of permissions): running the
+            # command again must find the grants the previous run made.
+            if role is not None and not _has_grant(user.id, consortium.id):
+                partner = partner_by_code(consortium, partner_code) if partner_code else None
+                grant_role(user, consortium, role, partner)
+    except DomainError as error:
+        _fail(str(error))
     db.session.commit()
     click.echo(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
     for email, _name, role, partner_code in DEMO_ACCOUNTS:

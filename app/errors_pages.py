@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.errors import DomainError
 from app.extensions import db
@@ -58,17 +59,32 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     return error_response(status, custom)
 
 
+def _csrf_error(error: CSRFError) -> ResponseReturnValue:
+    # Flask-WTF's reasons are English ("The CSRF token is missing."): say it in French.
+    return error_response(
+        400,
+        _(
+            "Le formulaire a expiré ou ne vient pas de Consortio : rien n'a été enregistré. "
+            "Rechargez la page et recommencez."
+        ),
+    )
+
+
 def _domain_error(error: DomainError) -> ResponseReturnValue:
     db.session.rollback()
     return error_response(error.status_code, str(error))
 
 
 def _database_unavailable(error: OperationalError) -> ResponseReturnValue:
+    # Handled here, so Flask does not log it: the team must still hear of it.
+    current_app.logger.error("Base de données indisponible : %s", error, exc_info=error)
     db.session.rollback()
     return error_response(503)
 
 
-def _unexpected(error: Exception) -> ResponseReturnValue:
+def _unexpected(error: InternalServerError) -> ResponseReturnValue:
+    # Flask has already logged the original exception (unlike a handler for `Exception`, which would
+    # swallow it); with TESTING or DEBUG the exception propagates instead of reaching this page.
     db.session.rollback()
     return error_response(500)
 
@@ -76,7 +92,7 @@ def _unexpected(error: Exception) -> ResponseReturnValue:
 def init_app(app: Flask) -> None:
     """Register the handlers."""
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(OperationalError, _database_unavailable)
-    if not app.testing:
-        app.register_error_handler(Exception, _unexpected)
+    app.register_error_handler(InternalServerError, _unexpected)

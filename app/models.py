@@ -11,7 +11,16 @@ from app.budget.models import (
     SignOff,
     StaffLine,
 )
-from app.consortia.models import Call, Consortium, Organisation, Partner, RoleGrant
+from app.consortia.models import (
+    Call,
+    Consortium,
+    Invitation,
+    Organisation,
+    Partner,
+    RoleGrant,
+    VolunteerRequest,
+)
+from app.mail.models import OutboxMessage
 from app.sections.models import Section, SectionPart, SectionRevision
 
 __all__ = [
@@ -24,8 +33,10 @@ __all__ = [
     "Funder",
     "IndicatorDefinition",
     "IndicatorValue",
+    "Invitation",
     "LoginFailure",
     "Organisation",
+    "OutboxMessage",
     "Partner",
     "RoleGrant",
     "Section",
@@ -34,4 +45,5 @@ __all__ = [
     "SignOff",
     "StaffLine",
     "User",
+    "VolunteerRequest",
 ]

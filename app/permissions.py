@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from flask import g, has_app_context
-from sqlalchemy import select
+from typing import Any
+
+from flask import g, has_request_context
+from sqlalchemy import event, select
 
 from app.auth.models import User
 from app.consortia.models import Consortium, Partner, Role, RoleGrant
 from app.extensions import db
+from app.sections.models import SectionPart
 
 
 def grant_of(user: User, consortium: Consortium) -> RoleGrant | None:
     """The user's role in the consortium, if any (looked up once per request)."""
     if not user.is_authenticated:
         return None
+    # Cached for one request only: an app context (CLI, tests) lives through role changes.
     cache: dict[tuple[int, int], RoleGrant | None] = (
-        g.setdefault("role_grants", {}) if has_app_context() else {}
+        g.setdefault("role_grants", {}) if has_request_context() else {}
     )
     key = (user.id, consortium.id)
     if key not in cache:
@@ -23,6 +27,15 @@ def grant_of(user: User, consortium: Consortium) -> RoleGrant | None:
             select(RoleGrant).where(RoleGrant.user_id == user.id, RoleGrant.consortium_id == consortium.id)
         )
     return cache[key]
+
+
+@event.listens_for(RoleGrant, "after_insert")
+@event.listens_for(RoleGrant, "after_update")
+@event.listens_for(RoleGrant, "after_delete")
+def _forget_grants(*_args: Any) -> None:
+    # A role granted or revoked during a request counts for the rest of that request.
+    if has_request_context():
+        g.pop("role_grants", None)
 
 
 def _has_role(user: User, consortium: Consortium, *roles: Role) -> bool:
@@ -63,10 +76,62 @@ def can_edit_partner_figures(user: User, partner: Partner) -> bool:
 
 
 def can_sign_off(user: User, partner: Partner) -> bool:
-    """Only the partner's director certifies its figures."""
+    """Only the partner's director certifies its figures (no coordinator or admin signs for it)."""
     return _acts_for(user, partner, Role.DIRECTOR)
 
 
 def can_manage_partner_people(user: User, partner: Partner) -> bool:
     """Coordinators manage everyone; a director manages the people of its own partner."""
     return can_manage_consortium(user, partner.consortium) or _acts_for(user, partner, Role.DIRECTOR)
+
+
+def can_edit_section_part(user: User, part: SectionPart) -> bool:
+    """Coordinators edit every text; a partner's director and contributors edit that partner's parts."""
+    consortium = part.section.consortium
+    if can_manage_consortium(user, consortium):
+        return True
+    if part.partner_id is None:
+        return False
+    grant = grant_of(user, consortium)
+    return (
+        grant is not None
+        and grant.partner_id == part.partner_id
+        and grant.role
+        in (
+            Role.DIRECTOR,
+            Role.CONTRIBUTOR,
+        )
+    )
+
+
+def can_open_consortium(user: User) -> bool:
+    """Admins, and people who already coordinate a consortium (the regional union), open new ones."""
+    if is_admin(user):
+        return True
+    if not user.is_authenticated:
+        return False
+    return (
+        db.session.scalar(
+            select(RoleGrant.id)
+            .where(RoleGrant.user_id == user.id, RoleGrant.role == Role.COORDINATOR)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def can_withdraw_partner(user: User, partner: Partner) -> bool:
+    """The coordinator withdraws any member; a director withdraws its own partner; the lead never."""
+    if partner.consortium.lead_partner_id == partner.id:
+        return False
+    return can_manage_consortium(user, partner.consortium) or _acts_for(user, partner, Role.DIRECTOR)
+
+
+def can_invite_colleagues(user: User, partner: Partner) -> bool:
+    """A director invites colleagues of its own partner; coordinators invite anyone."""
+    return can_manage_partner_people(user, partner)
+
+
+def can_view_outbox(user: User) -> bool:
+    """The outbox (every e-mail sent, failures included) is for platform administrators."""
+    return is_admin(user)

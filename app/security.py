@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from app.auth.models import ApiToken, User
@@ -57,7 +58,7 @@ def is_safe_next(target: str | None) -> bool:
 def load_user(session_id: str) -> User | None:
     """Load the user named by the session, only if its epoch is still the user's current one."""
     user_id, _sep, epoch = session_id.partition(":")
-    if not user_id.isdigit() or not epoch.isdigit():
+    if not user_id.isdecimal() or not epoch.isdecimal():
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_epoch != int(epoch):
@@ -81,8 +82,9 @@ def load_user_from_token(req: Any) -> User | None:
     return row.user
 
 
-def _contains_nul(values: Any) -> bool:
-    return any("\x00" in value for value in values)
+def _contains_nul(fields: MultiDict[str, str]) -> bool:
+    # Every value of a repeated field, and the names too: `values()` would only see the first value.
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in fields.lists())
 
 
 def _guard_request() -> ResponseReturnValue | None:
@@ -90,12 +92,11 @@ def _guard_request() -> ResponseReturnValue | None:
     if request.endpoint is None or request.endpoint == "static":
         return None
     # PostgreSQL refuses NUL in text and SQLite would store it: refuse it on both, at the door.
-    if _contains_nul(request.args.values()) or _contains_nul(request.form.values()) or "\x00" in request.path:
+    if _contains_nul(request.args) or _contains_nul(request.form) or "\x00" in request.path:
         abort(400, _("La requête contient un caractère nul, refusé."))
 
-    by_token = request.headers.get("Authorization", "").startswith("Bearer ") and _view_flag(
-        "token_authenticated"
-    )
+    # Only a token that actually authenticated the request exempts it from the origin and CSRF checks.
+    by_token = current_user.is_authenticated and bool(g.get("authenticated_by_token"))
     if request.method in UNSAFE_METHODS and not by_token:
         origin = request.headers.get("Origin")
         if origin and origin != "null" and urlsplit(origin).netloc != request.host:
@@ -106,13 +107,16 @@ def _guard_request() -> ResponseReturnValue | None:
     if _view_flag("is_public") or current_user.is_authenticated:
         return None
     if request.blueprint == "api" or request.path.startswith("/api/"):
-        response = jsonify(error="authentication_required", message=_("Authentification requise."))
+        response = jsonify(error=401, title=_("Connexion requise"), message=_("Authentification requise."))
         response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="Consortio"'
         return response
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         flash(_("Connectez-vous pour accéder à cette page."), "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    abort(401)
+    # A form sent after the session ended: back to the login page (303, so the browser GETs it).
+    flash(_("Votre session a pris fin : connectez-vous puis recommencez."), "info")
+    return redirect(url_for("auth.login"), 303)
 
 
 def _security_headers(response: Response) -> Response:

@@ -15,9 +15,12 @@ from app.money import format_eur, format_number, format_share
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def french_date(value: date | None, style: str = "long") -> str:
-    """`3 septembre 2019`."""
-    return "" if value is None else format_date(value, format=style, locale="fr_FR")
+def french_date(value: date | None) -> str:
+    """`3 septembre 2019`, `1er septembre 2019`."""
+    if value is None:
+        return ""
+    text = format_date(value, format="long", locale="fr_FR")
+    return "1er" + text[1:] if value.day == 1 else text
 
 
 def french_datetime(value: datetime | None) -> str:

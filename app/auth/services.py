@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,6 +18,7 @@ from app.errors import DomainError, Invalid
 from app.extensions import db
 
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # the login form accepts no more: a longer one could never be typed in
 _EMAIL = re.compile(r"\A[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 
 
@@ -50,6 +53,8 @@ def check_new_password(password: str) -> None:
     """Refuse passwords too short to resist guessing."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(_("Le mot de passe doit compter au moins %(n)d caractères.", n=MIN_PASSWORD_LENGTH))
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise Invalid(_("Le mot de passe doit compter au plus %(n)d caractères.", n=MAX_PASSWORD_LENGTH))
 
 
 def check_email(email: str) -> str:
@@ -93,15 +98,41 @@ def _window_start(now: datetime) -> datetime:
     return now - timedelta(seconds=current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _delay(seconds: float) -> str:
+    """`45 secondes`, `3 minutes`: rounded up, so that trying again then works."""
+    whole = max(1, math.ceil(seconds))
+    if whole < 60:
+        return ngettext("%(num)d seconde", "%(num)d secondes", whole)
+    return ngettext("%(num)d minute", "%(num)d minutes", math.ceil(whole / 60))
+
+
 def _throttle(email: str, ip: str, now: datetime) -> None:
-    """Raise Throttled when this address or this account failed too often lately."""
+    """Raise Throttled, saying how long to wait, when this address or this account failed too often lately."""
+    window = current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"]
     since = _window_start(now)
+    per_ip = current_app.config["LOGIN_FAILURES_PER_IP"]
     ip_failures = db.session.scalar(
         select(func.count()).select_from(LoginFailure).where(LoginFailure.ip == ip, LoginFailure.at >= since)
     )
-    if ip_failures is not None and ip_failures >= current_app.config["LOGIN_FAILURES_PER_IP"]:
+    if ip_failures is not None and ip_failures >= per_ip:
+        # Free again once enough of these failures have left the window to fall under the limit.
+        freeing = db.session.scalar(
+            select(LoginFailure.at)
+            .where(LoginFailure.ip == ip, LoginFailure.at >= since)
+            .order_by(LoginFailure.at)
+            .offset(ip_failures - per_ip)
+            .limit(1)
+        )
+        remaining = (_aware(freeing) + timedelta(seconds=window) - now).total_seconds() if freeing else window
         raise Throttled(
-            _("Trop de tentatives de connexion depuis votre réseau. Réessayez dans quelques minutes.")
+            _(
+                "Trop de tentatives de connexion depuis votre réseau. Réessayez dans %(delay)s.",
+                delay=_delay(remaining),
+            )
         )
     count, last = db.session.execute(
         select(func.count(), func.max(LoginFailure.at)).where(
@@ -112,16 +143,14 @@ def _throttle(email: str, ip: str, now: datetime) -> None:
     if count < allowed or last is None:
         return
     # Progressive: 30 s after the limit, doubling with each further failure, at most the window.
-    wait = min(30 * 2 ** (count - allowed), current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
-    last_at = last if last.tzinfo else last.replace(tzinfo=UTC)
-    remaining = (last_at + timedelta(seconds=wait) - now).total_seconds()
+    wait = min(30 * 2 ** min(count - allowed, 32), window)
+    remaining = (_aware(last) + timedelta(seconds=wait) - now).total_seconds()
     if remaining > 0:
-        minutes = max(1, round(remaining / 60))
         raise Throttled(
             _(
-                "Trop de tentatives pour ce compte. Réessayez dans %(minutes)d minute(s), "
+                "Trop de tentatives pour ce compte. Réessayez dans %(delay)s, "
                 "ou demandez à la coordination de réinitialiser votre mot de passe.",
-                minutes=minutes,
+                delay=_delay(remaining),
             )
         )
 
@@ -159,3 +188,10 @@ def create_token(user: User, label: str = "") -> str:
     db.session.add(ApiToken(user=user, token_hash=ApiToken.hash(token), label=label))
     db.session.flush()
     return token
+
+
+def revoke_token(token: ApiToken) -> None:
+    """Stop a token from working; the row stays, for the record."""
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+    db.session.flush()

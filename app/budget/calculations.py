@@ -247,15 +247,15 @@ def canonical_figures(
     }
 
 
-def figures_digest(model: BudgetModel, indicators: Iterable[IndicatorDef], partner: PartnerFigures) -> str:
-    """SHA-256 of the canonical figures, serialised exactly as the exchange format defines."""
-    payload = json.dumps(
-        canonical_figures(model, indicators, partner),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+def digest_of(figures: Mapping[str, object]) -> str:
+    """SHA-256 (hex) of canonical figures, serialised exactly as the exchange format prescribes."""
+    payload = json.dumps(figures, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def figures_digest(model: BudgetModel, indicators: Iterable[IndicatorDef], partner: PartnerFigures) -> str:
+    """The digest a sign-off of these figures must carry to stay valid."""
+    return digest_of(canonical_figures(model, indicators, partner))
 
 
 def add_months(day: date, months: int) -> date:

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.budget.models import FUNDER_GROUP_LABELS
+from app.budget.calculations import Consolidation
 from app.budget.services import consolidation_of
+from app.consortia.models import Consortium
 from app.consortia.services import visible_consortium
 from app.permissions import can_export_consortium
 
 bp = Blueprint("budget", __name__)
+
+
+@bp.app_context_processor
+def _consortium_totals() -> dict[str, Any]:
+    # The header of every consortium page shows the errors/warnings badge, whichever feature
+    # renders the page: lower features' templates call this without importing budget.
+    def consortium_totals(consortium: Consortium) -> Consolidation:
+        return consolidation_of(consortium).consolidation
+
+    return {"consortium_totals": consortium_totals}
 
 
 @bp.get("/consortia/<slug>")

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -107,6 +107,9 @@ class Consortium(Base):
     extensions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     document_extensions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     budget_model_extensions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The public call for volunteers (appel à manifestation d'intérêt).
+    volunteering_open: Mapped[bool] = mapped_column(default=False)
+    volunteering_intro: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -158,6 +161,8 @@ class Partner(Base):
     position: Mapped[int] = mapped_column(default=0)
     status: Mapped[PartnerStatus] = mapped_column(_enum(PartnerStatus), default=PartnerStatus.ACTIVE)
     withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     extensions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -196,5 +201,90 @@ class RoleGrant(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship()
+    consortium: Mapped[Consortium] = relationship()
+    partner: Mapped[Partner | None] = relationship()
+
+
+class RequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class VolunteerRequest(Base):
+    """An organisation volunteering to join a consortium through its public page, until decided."""
+
+    __tablename__ = "volunteer_requests"
+    __table_args__ = (
+        # One pending request per organisation and consortium, even under a double submit.
+        Index(
+            "uq_volunteer_requests_pending",
+            "consortium_id",
+            "organisation_key",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id", ondelete="CASCADE"), index=True)
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), default=RequestStatus.PENDING)
+    # The SIRET when given, else the normalised name and département: how "the same organisation" is told.
+    organisation_key: Mapped[str] = mapped_column(String(400))
+    organisation_name: Mapped[str] = mapped_column(String(300))
+    organisation_kind: Mapped[str] = mapped_column(String(300), default="")
+    departement: Mapped[str] = mapped_column(String(40))
+    territory: Mapped[str] = mapped_column(String(300), default="")
+    siret: Mapped[str | None] = mapped_column(String(14))
+    address: Mapped[str] = mapped_column(Text, default="")
+    contact_name: Mapped[str] = mapped_column(String(200))
+    contact_role: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254))
+    participants_per_year: Mapped[int | None]
+    territories_qpv: Mapped[str] = mapped_column(Text, default="")
+    motivation: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decision_message: Mapped[str] = mapped_column(Text, default="")
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="SET NULL"))
+
+    consortium: Mapped[Consortium] = relationship()
+    partner: Mapped[Partner | None] = relationship()
+
+
+class Invitation(Base):
+    """A single-use link, valid 14 days, that gives a role in a consortium to whoever opens it.
+
+    With a partner: join that partner (director, contributor). With an organisation name and no
+    partner: the organisation is invited to join, its partner is created on acceptance. With
+    neither: a reader (or a coordinator of the lead).
+    """
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    organisation_name: Mapped[str | None] = mapped_column(String(300))
+    organisation_departement: Mapped[str] = mapped_column(String(40), default="")
+    volunteer_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("volunteer_requests.id", ondelete="SET NULL")
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    send_count: Mapped[int] = mapped_column(default=0)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     consortium: Mapped[Consortium] = relationship()
     partner: Mapped[Partner | None] = relationship()

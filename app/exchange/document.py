@@ -8,11 +8,13 @@ category recomputed. Lists are tuples in the order of the file; mappings keep th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Literal
+
+from app.budget.calculations import flat_rate
 
 FORMAT_NAME = "consortium-exchange"
 FORMAT_VERSION = 1
@@ -33,12 +35,6 @@ NON_LOCAL_FUNDER_GROUPS: frozenset[str] = frozenset({"etat", "ue"})
 PARTNER_SECTION_SCOPES: frozenset[str] = frozenset({"per_partner", "shared_and_per_partner"})
 
 _CENT = Decimal("0.01")
-
-
-def _flat_rate(rate: Decimal, base: Iterable[Decimal]) -> Decimal:
-    # Same rule as app.budget.calculations.flat_rate; kept here so the exchange format does not
-    # depend on the budget package (the lead may merge the two).
-    return (rate * sum(base, Decimal(0))).quantize(_CENT, ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -118,7 +114,7 @@ class IndirectCostRule:
 
     def amount(self, expenses: Mapping[str, Decimal]) -> Decimal:
         """The computed category's amount for one partner-year; missing base categories count zero."""
-        return _flat_rate(self.rate, (expenses.get(code, Decimal(0)) for code in self.base_categories))
+        return flat_rate(self.rate, (expenses.get(code, Decimal(0)) for code in self.base_categories))
 
 
 @dataclass(frozen=True)

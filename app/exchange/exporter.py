@@ -62,12 +62,12 @@ def export_document(consortium: Consortium, *, at: datetime | None = None) -> do
         expense_categories=tuple(
             doc.ExpenseCategory(c.code, c.label, c.computed, _ext(c.extensions)) for c in data.categories
         ),
-        funders=tuple(doc.Funder(f.code, f.label, f.group.value, _ext(f.extensions)) for f in data.funders),  # type: ignore[arg-type]
+        funders=tuple(doc.Funder(f.code, f.label, f.group.value, _ext(f.extensions)) for f in data.funders),
         indirect_costs=indirect,
         extensions=_ext(consortium.budget_model_extensions),
     )
     indicators = tuple(
-        doc.Indicator(i.code, i.label, i.kind.value, i.per_year, i.part_of, _ext(i.extensions))  # type: ignore[arg-type]
+        doc.Indicator(i.code, i.label, i.kind.value, i.per_year, i.part_of, _ext(i.extensions))
         for i in data.indicators
     )
     sections: list[Section] = active_sections(consortium)
@@ -85,8 +85,8 @@ def export_document(consortium: Consortium, *, at: datetime | None = None) -> do
                 departement=organisation.departement,
                 territory=organisation.territory,
                 siret=organisation.siret,
-                role=partner.role.value,  # type: ignore[arg-type]
-                status=partner.status.value,  # type: ignore[arg-type]
+                role=partner.role.value,
+                status=partner.status.value,
                 contacts=tuple(
                     doc.Contact(c["role"], c["email"], _ext(c.get("extensions"))) for c in partner.contacts
                 ),
@@ -136,7 +136,7 @@ def export_document(consortium: Consortium, *, at: datetime | None = None) -> do
             title=consortium.title,
             acronym=consortium.acronym,
             lead_partner=lead,
-            status=consortium.status.value,  # type: ignore[arg-type]
+            status=consortium.status.value,
             project_start=consortium.project_start,
             project_end=consortium.project_end,
             extensions=_ext(consortium.extensions),
@@ -149,12 +149,12 @@ def export_document(consortium: Consortium, *, at: datetime | None = None) -> do
                 position=s.position,
                 title=s.title,
                 guidance=s.guidance,
-                scope=s.scope.value,  # type: ignore[arg-type]
+                scope=s.scope.value,
                 max_chars=s.max_chars,
                 max_chars_per_partner=s.max_chars_per_partner,
                 generated=s.generated,
                 content=texts.get((s.id, None)),
-                status=s.status.value,  # type: ignore[arg-type]
+                status=s.status.value,
                 extensions=_ext(s.extensions),
             )
             for s in sections

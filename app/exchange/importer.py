@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC
 from typing import Any
 
@@ -9,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from app.audit import record_event
-from app.auth.models import User
+from app.auth.models import ApiToken, User
 from app.budget.models import (
     WHOLE_PROJECT,
     AmountKind,
@@ -36,6 +37,7 @@ from app.consortia.models import (
 )
 from app.errors import Invalid
 from app.exchange import document as doc
+from app.exchange.validation import ExchangeInvalid
 from app.extensions import db
 from app.sections.models import RevisionKind, Section, SectionScope, SectionStatus
 from app.sections.services import append_revision
@@ -66,22 +68,44 @@ def _plain(extensions: doc.Extensions | None) -> dict[str, Any] | None:
     return None if extensions is None else dict(extensions)
 
 
-def find_organisation(name: str, departement: str, siret: str | None) -> Organisation | None:
-    """An organisation already known by its SIRET, or by its normalised name and département."""
+def find_organisation(
+    name: str, departement: str, siret: str | None, *, exclude: Collection[int] = ()
+) -> Organisation | None:
+    """An organisation already known by its SIRET, or by its normalised name and département.
+
+    A name match whose SIRET differs from the one given is another body, never the same one.
+    """
     if siret:
         found = db.session.scalar(select(Organisation).where(Organisation.siret == siret))
         if found is not None:
             return found
-    return db.session.scalar(
-        select(Organisation)
-        .where(Organisation.name_key == name_key(name), Organisation.departement == departement)
-        .order_by(Organisation.id)
-        .limit(1)
+    query = select(Organisation).where(
+        Organisation.name_key == name_key(name), Organisation.departement == departement
     )
+    if siret:
+        query = query.where(Organisation.siret.is_(None))
+    if exclude:
+        query = query.where(Organisation.id.not_in(list(exclude)))
+    return db.session.scalar(query.order_by(Organisation.id).limit(1))
 
 
-def _organisation(partner: doc.Partner) -> Organisation:
-    organisation = find_organisation(partner.name, partner.departement, partner.siret)
+def _organisation(partner: doc.Partner, path: str, taken: dict[int, str]) -> Organisation:
+    """The partner's organisation, found or created; `taken` maps organisations already used by the
+    document's earlier partners to their paths, so two partners never share (and overwrite) one."""
+    organisation = find_organisation(partner.name, partner.departement, partner.siret, exclude=taken)
+    if organisation is not None and organisation.id in taken:
+        # Only a SIRET match lands here: one establishment cannot be two partners. The format's
+        # checks do not catch it (the organisation table's unique SIRET does), so say it the same way.
+        raise ExchangeInvalid(
+            [
+                f"{path}.siret: "
+                + _(
+                    "SIRET « %(siret)s » en double (déjà en %(first)s)",
+                    siret=partner.siret or "",
+                    first=f"{taken[organisation.id]}.siret",
+                )
+            ]
+        )
     if organisation is None:
         organisation = Organisation()
         db.session.add(organisation)
@@ -91,6 +115,8 @@ def _organisation(partner: doc.Partner) -> Organisation:
     organisation.territory = partner.territory
     if partner.siret:
         organisation.siret = partner.siret
+    db.session.flush()
+    taken[organisation.id] = path
     return organisation
 
 
@@ -105,14 +131,28 @@ def _remove_existing(slug: str) -> dict[int, tuple[Role, str | None]]:
     }
     db.session.flush()
     db.session.execute(delete(Consortium).where(Consortium.id == existing.id))
-    db.session.expunge_all()
+    # The database cascaded the delete behind the session's back, and SQLite may give the new rows
+    # the ids of the deleted ones: forget every object the delete may have touched. Accounts, calls
+    # and organisations are left attached, so the caller's `by` user (and current_user) stay usable.
+    for instance in list(db.session.identity_map.values()):
+        if not isinstance(instance, User | ApiToken | Call | Organisation):
+            db.session.expunge(instance)
     return grants
 
 
 def import_document(
     document: doc.ExchangeDocument, *, replace: bool = False, by: User | None = None
 ) -> Consortium:
-    """Create the consortium the document describes; refuse an existing slug unless `replace`."""
+    """Create the consortium the document describes; refuse an existing slug unless `replace`.
+
+    All or nothing: any error, from the rules or from the database, undoes the whole import (a
+    savepoint), leaving the caller's own pending work as it was. Only flushes: the caller commits.
+    """
+    with db.session.begin_nested():
+        return _import(document, replace=replace, by=by)
+
+
+def _import(document: doc.ExchangeDocument, *, replace: bool, by: User | None) -> Consortium:
     info = document.consortium
     exists = db.session.scalar(select(Consortium.id).where(Consortium.slug == info.slug)) is not None
     if exists and not replace:
@@ -179,11 +219,12 @@ def import_document(
             )
         )
 
-    partners = {}
+    partners: dict[str, Partner] = {}
+    taken: dict[int, str] = {}
     for position, source in enumerate(document.partners):
         partner = Partner(
             consortium=consortium,
-            organisation=_organisation(source),
+            organisation=_organisation(source, f"partners[{position}]", taken),
             code=source.id,
             position=position,
             status=PartnerStatus(source.status),
@@ -200,12 +241,13 @@ def import_document(
         _import_section(consortium, source_section, document.partners, partners, actor_id)
 
     for user_id, (role, partner_code) in grants.items():
-        partner = partners.get(partner_code) if partner_code else None
-        if role in (Role.DIRECTOR, Role.CONTRIBUTOR) and partner is None:
+        # A director or contributor whose partner left the document loses the role with it.
+        acts_for = partners.get(partner_code) if partner_code else None
+        if role in (Role.DIRECTOR, Role.CONTRIBUTOR) and acts_for is None:
             continue
         if role == Role.COORDINATOR:
-            partner = consortium.lead_partner
-        db.session.add(RoleGrant(user_id=user_id, consortium=consortium, role=role, partner=partner))
+            acts_for = consortium.lead_partner
+        db.session.add(RoleGrant(user_id=user_id, consortium=consortium, role=role, partner=acts_for))
 
     record_event(
         "consortium.imported",

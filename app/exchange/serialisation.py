@@ -8,12 +8,12 @@ mappings in model order; keys in the order of the format; the computed category 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from app.budget.calculations import digest_of
 from app.exchange.document import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -73,12 +73,6 @@ def canonical_figures(
         "staff_fte": {function: _fte(fte) for function, fte in staff_fte.items()},
         "indicators": _indicator_values(model, indicators, indicator_values),
     }
-
-
-def digest_of(figures: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of canonical figures serialised as the format prescribes."""
-    text = json.dumps(figures, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def figures_digest(document: ExchangeDocument, partner: Partner) -> str:
