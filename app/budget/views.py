@@ -8,8 +8,8 @@ from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from app.budget.models import FUNDER_GROUP_LABELS
 from app.budget.calculations import Consolidation
+from app.budget.models import FUNDER_GROUP_LABELS
 from app.budget.services import consolidation_of
 from app.consortia.models import Consortium
 from app.consortia.services import visible_consortium
