@@ -58,12 +58,16 @@ def name_key(name: str) -> str:
 
 
 class Call(Base):
-    """A call for projects and the rules its applications are checked against."""
+    """A call for projects and the rules its applications are checked against.
+
+    Each consortium has its own row (several may share a code): changing one consortium's rules,
+    or importing another consortium answering the same call, never changes another's checks.
+    """
 
     __tablename__ = "calls"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
+    code: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(300))
     programme: Mapped[str | None] = mapped_column(String(300))
     operator: Mapped[str | None] = mapped_column(String(300))

@@ -43,8 +43,9 @@ from app.sections.models import RevisionKind, Section, SectionScope, SectionStat
 from app.sections.services import append_revision
 
 
-def _upsert_call(call: doc.Call) -> Call:
-    row = db.session.scalar(select(Call).where(Call.code == call.code)) or Call(code=call.code)
+def _new_call(call: doc.Call) -> Call:
+    """The consortium's own copy of the call and its rules."""
+    row = Call(code=call.code)
     db.session.add(row)
     rules = call.rules
     row.name = call.name
@@ -130,7 +131,9 @@ def _remove_existing(slug: str) -> dict[int, tuple[Role, str | None]]:
         for grant in db.session.scalars(select(RoleGrant).where(RoleGrant.consortium_id == existing.id))
     }
     db.session.flush()
+    call_id = existing.call_id
     db.session.execute(delete(Consortium).where(Consortium.id == existing.id))
+    db.session.execute(delete(Call).where(Call.id == call_id))
     # The database cascaded the delete behind the session's back, and SQLite may give the new rows
     # the ids of the deleted ones: forget every object the delete may have touched. Accounts, calls
     # and organisations are left attached, so the caller's `by` user (and current_user) stay usable.
@@ -168,7 +171,7 @@ def _import(document: doc.ExchangeDocument, *, replace: bool, by: User | None) -
         slug=info.slug,
         title=info.title,
         acronym=info.acronym,
-        call=_upsert_call(document.call),
+        call=_new_call(document.call),
         status=ConsortiumStatus(info.status),
         project_start=info.project_start,
         project_end=info.project_end,

@@ -1203,6 +1203,14 @@ class _Reader:
             ((_child(p, "id"), partner.id) for (p, _v), partner in zip(items or (), partners, strict=True)),
             _("partenaire"),
         )
+        # One establishment cannot be two partners.
+        self.unique_codes(
+            (
+                (_child(p, "siret"), partner.siret or "")
+                for (p, _v), partner in zip(items or (), partners, strict=True)
+            ),
+            _("SIRET"),
+        )
         if items is not None and not items:
             self.error(path, _("au moins un partenaire attendu (le chef de file)"))
         return partners

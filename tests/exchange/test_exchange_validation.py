@@ -670,3 +670,13 @@ def test_duplicate_keys_and_other_errors_are_reported_together(demo_text: str) -
         "partners[0].siret: SIRET invalide « 1 » "
         "(attendu : 14 chiffres sans espace, clé de contrôle correcte)",
     ]
+
+
+def test_same_siret_for_two_partners_is_reported_with_both_paths(demo: Document) -> None:
+    demo["partners"][1]["siret"] = "73282932000074"
+    demo["partners"][3]["siret"] = "73282932000074"
+    with pytest.raises(ExchangeInvalid) as raised:
+        parse_document(demo)
+    assert raised.value.errors == [
+        "partners[3].siret: SIRET « 73282932000074 » en double (déjà en partners[1].siret)"
+    ]

@@ -285,3 +285,25 @@ def test_replacing_import_records_who_did_it_and_later_changes_to_their_account_
     assert db.session.scalar(select(User.name).where(User.id == coordinator.id)) == "Claire B."
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "consortium.imported")).all()
     assert [(e.actor_id, e.data["replaced"]) for e in events] == [(None, False), (coordinator.id, True)]
+
+
+def test_another_consortium_on_the_same_call_never_changes_the_first_ones_rules() -> None:
+    first = import_document(parse_document(demo_data()))
+    other = demo_data(slug="autre-consortium")
+    other["call"]["rules"]["min_total_cost"] = "5000000.00"
+    other["call"]["name"] = "Nom modifié"
+    second = import_document(parse_document(other))
+    db.session.commit()
+
+    assert first.call_id != second.call_id
+    assert str(first.call.min_total_cost) == "1000000.00"
+    assert first.call.name == "100 % inclusion – la fabrique de la remobilisation"
+    assert str(second.call.min_total_cost) == "5000000.00"
+
+
+def test_replacing_a_consortium_leaves_no_orphan_call() -> None:
+    import_document(parse_document(demo_data()))
+    db.session.commit()
+    import_document(parse_document(demo_data()), replace=True)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Call)) == 1
