@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 
 from app.consortia.models import Consortium
 from app.extensions import db
 from app.mail.models import OutboxMessage
+
+
+def public_link(endpoint: str, **values: Any) -> str:
+    """The absolute address of a page, built from PUBLIC_URL (works in requests, jobs and commands)."""
+    base = urlsplit(current_app.config["PUBLIC_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path.rstrip("/") or "/", url_scheme=base.scheme or "https"
+    )
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def queue_mail(
@@ -21,6 +31,8 @@ def queue_mail(
     **context: Any,
 ) -> OutboxMessage:
     """Add an e-mail to the outbox, sent once the caller commits (templates mail/<template>.txt and .html)."""
+    # A line break in a header would make the message unsendable (and is how headers get injected).
+    subject = " ".join(subject.split())[:300]
     context = {
         "consortium": consortium,
         "public_url": current_app.config["PUBLIC_URL"].rstrip("/"),
@@ -31,7 +43,7 @@ def queue_mail(
         kind=kind,
         to=to,
         subject=subject,
-        text_body=render_template(f"mail/{template}.txt", **context),
+        text_body=render_template(f"mail/{template}.txt", subject=subject, **context),
         html_body=render_template(f"mail/{template}.html", subject=subject, **context),
     )
     db.session.add(message)

@@ -64,7 +64,8 @@ def main() -> int:
             )
     base = rows[0]
     print(
-        f"{'partenaires':>11} {'calcul (ms)':>12} {'page (ms)':>10} {'API (ms)':>9}   ratios / {base[0]} partenaires"
+        f"{'partenaires':>11} {'calcul (ms)':>12} {'page (ms)':>10} {'API (ms)':>9}"
+        f"   ratios / {base[0]} partenaires"
     )
     for size, calc, page, api in rows:
         print(
