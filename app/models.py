@@ -9,6 +9,7 @@ from app.budget.models import (
     IndicatorDefinition,
     IndicatorValue,
     SignOff,
+    SpreadsheetImport,
     StaffLine,
 )
 from app.consortia.models import (
@@ -21,12 +22,13 @@ from app.consortia.models import (
     VolunteerRequest,
 )
 from app.mail.models import OutboxMessage
-from app.sections.models import Section, SectionPart, SectionRevision
+from app.sections.models import EditingPresence, Section, SectionComment, SectionPart, SectionRevision
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
     "BudgetAmount",
+    "EditingPresence",
     "Call",
     "Consortium",
     "ExpenseCategory",
@@ -40,9 +42,11 @@ __all__ = [
     "Partner",
     "RoleGrant",
     "Section",
+    "SectionComment",
     "SectionPart",
     "SectionRevision",
     "SignOff",
+    "SpreadsheetImport",
     "StaffLine",
     "User",
     "VolunteerRequest",

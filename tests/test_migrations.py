@@ -21,12 +21,14 @@ from alembic.autogenerate import produce_migrations, render_python_code
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from app.consortia.models import Consortium
 from app.extensions import db
 from config import TestConfig
+from tests.factories import make_consortium
 
 VERSION_TABLE = "alembic_version"
 
@@ -138,3 +140,22 @@ def test_downgrade_to_base_then_upgrade_again_rebuilds_the_same_schema(empty_app
     differences = missing_migration()
     assert not differences, f"le schéma diffère des modèles après downgrade puis upgrade :\n{differences}"
     assert current_revision() == script_directory().get_current_head()
+
+
+def test_every_migration_steps_down_and_up_again_with_a_consortium_in_the_database(empty_app: Flask) -> None:
+    """Existing installations upgrade with their data in place (SQLite rebuilds tables to alter them)."""
+    flask_migrate.upgrade()
+    consortium = make_consortium()
+    slug, partners = consortium.slug, len(consortium.partners)
+    db.session.remove()
+
+    revisions = [revision.revision for revision in script_directory().walk_revisions()]  # newest first
+    for target in revisions[1:]:
+        flask_migrate.downgrade(revision=target)
+    for _step in revisions[1:]:
+        flask_migrate.upgrade(revision="+1")
+
+    assert current_revision() == script_directory().get_current_head()
+    again = db.session.scalar(select(Consortium).where(Consortium.slug == slug))
+    assert again is not None
+    assert len(again.partners) == partners

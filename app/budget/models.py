@@ -131,6 +131,7 @@ class StaffLine(Base):
     fte: Mapped[Decimal] = mapped_column(Money)  # two decimals, like money
     position: Mapped[int] = mapped_column(default=0)
     annual_cost: Mapped[Decimal | None] = mapped_column(Money)
+    version: Mapped[int] = mapped_column(default=1)
 
     partner: Mapped[Partner] = relationship()
 
@@ -146,6 +147,7 @@ class IndicatorValue(Base):
     code: Mapped[str] = mapped_column(String(64))
     year: Mapped[int] = mapped_column(default=WHOLE_PROJECT)
     value: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(default=1)
 
     partner: Mapped[Partner] = relationship()
 
@@ -165,5 +167,24 @@ class SignOff(Base):
     digest: Mapped[str] = mapped_column(String(64))
     extensions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When a change to the figures was first seen to void it (validity itself is derived from the digest).
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    partner: Mapped[Partner] = relationship()
+
+
+class SpreadsheetImport(Base):
+    """An uploaded budget spreadsheet, parsed and waiting for confirmation (preview, then apply)."""
+
+    __tablename__ = "spreadsheet_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    # [{"year", "kind", "code", "old", "new", "version"}]: the cells that differ, amounts as strings.
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     partner: Mapped[Partner] = relationship()

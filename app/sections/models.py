@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
@@ -69,8 +69,13 @@ class Section(Base):
     status: Mapped[SectionStatus] = mapped_column(_enum(SectionStatus), default=SectionStatus.TODO)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extensions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The lead writer of the shared text (a partner, a person, or both) and the internal due date.
+    writer_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="SET NULL"))
+    writer_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    due_date: Mapped[date | None]
 
     consortium: Mapped[Consortium] = relationship()
+    writer_partner: Mapped[Partner | None] = relationship(foreign_keys=[writer_partner_id])
     parts: Mapped[list[SectionPart]] = relationship(back_populates="section", cascade="all, delete-orphan")
 
 
@@ -126,3 +131,35 @@ class SectionRevision(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     part: Mapped[SectionPart] = relationship(foreign_keys=[part_id])
+
+
+class SectionComment(Base):
+    """A comment on a part of a section, or a reply to one; resolved threads stay readable."""
+
+    __tablename__ = "section_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("section_parts.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("section_comments.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    # [{"kind": "partner" | "user", "id": int}]: who was mentioned (and notified).
+    mentions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    part: Mapped[SectionPart] = relationship()
+
+
+class EditingPresence(Base):
+    """Who is editing a part right now (advisory): refreshed by a heartbeat, stale after a while."""
+
+    __tablename__ = "editing_presences"
+    __table_args__ = (UniqueConstraint("part_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("section_parts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
