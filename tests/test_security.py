@@ -25,7 +25,7 @@ from config import TestConfig
 from tests.factories import csrf_token, login, make_consortium, make_member, make_user
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
-PLACEHOLDERS = {"int": 1, "float": 1.5, "uuid": uuid.UUID(int=1), "path": "x/y", "any": None}
+PLACEHOLDERS = {"int": 1, "integer": 1, "float": 1.5, "uuid": uuid.UUID(int=1), "path": "x/y", "any": None}
 
 
 def placeholder_url(rule: Rule) -> str:
