@@ -25,9 +25,18 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     from app import cli, errors_pages, security, templating
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
+    from app.budget.consolidation_views import bp as consolidation_bp
+    from app.budget.entry_views import bp as commitments_bp
     from app.budget.views import bp as budget_bp
+    from app.consortia.creation_views import bp as creation_bp
+    from app.consortia.joining_views import bp as joining_bp
     from app.consortia.views import bp as consortia_bp
     from app.exchange.views import bp as exchange_bp
+    from app.mail.views import bp as mail_bp
+    from app.members.views import bp as members_bp
+    from app.sections.editing_views import bp as sections_bp
+    from app.sections.history_views import bp as section_history_bp
+    from app.sections.plan_views import bp as section_plan_bp
 
     security.init_app(app)
     templating.init_app(app)
@@ -35,9 +44,18 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     cli.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(consortia_bp)
+    app.register_blueprint(creation_bp)
+    app.register_blueprint(section_plan_bp)
+    app.register_blueprint(section_history_bp)
+    app.register_blueprint(sections_bp)
     app.register_blueprint(budget_bp)
+    app.register_blueprint(consolidation_bp)
     app.register_blueprint(exchange_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(joining_bp)
+    app.register_blueprint(mail_bp)
+    app.register_blueprint(members_bp)
+    app.register_blueprint(commitments_bp)
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy, the client address (login throttling) comes from X-Forwarded-For.
         proxies = app.config["TRUSTED_PROXIES"]

@@ -8,7 +8,7 @@ from flask import g, has_request_context
 from sqlalchemy import event, select
 
 from app.auth.models import User
-from app.consortia.models import Consortium, Partner, Role, RoleGrant
+from app.consortia.models import Consortium, Invitation, Partner, Role, RoleGrant
 from app.extensions import db
 from app.sections.models import SectionPart
 
@@ -135,3 +135,25 @@ def can_invite_colleagues(user: User, partner: Partner) -> bool:
 def can_view_outbox(user: User) -> bool:
     """The outbox (every e-mail sent, failures included) is for platform administrators."""
     return is_admin(user)
+
+
+def can_view_invitations(user: User, consortium: Consortium) -> bool:
+    """Coordinators see every invitation of the consortium; a director sees those of its own partner."""
+    if can_manage_consortium(user, consortium):
+        return True
+    grant = grant_of(user, consortium)
+    return grant is not None and grant.role == Role.DIRECTOR and grant.partner_id is not None
+
+
+def can_manage_invitation(user: User, invitation: Invitation) -> bool:
+    """Coordinators revoke and re-send any invitation; a director those of colleagues of its partner."""
+    if can_manage_consortium(user, invitation.consortium):
+        return True
+    partner = invitation.partner
+    return (
+        partner is not None
+        and invitation.organisation_name is None
+        and invitation.volunteer_request_id is None
+        and invitation.role in (Role.DIRECTOR, Role.CONTRIBUTOR)
+        and can_invite_colleagues(user, partner)
+    )

@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from flask import Flask
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from app.money import format_eur, format_number, format_share
+from app.permissions import can_manage_consortium, can_view_invitations, can_view_outbox
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -51,5 +53,12 @@ def init_app(app: Flask) -> None:
         decimal_fr=french_decimal,
     )
     app.jinja_env.globals["csrf_token"] = generate_csrf
+    # Navigation shows a page only once its feature is installed, and coordination pages to coordinators.
+    app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
+    app.jinja_env.globals["may_coordinate"] = lambda consortium: can_manage_consortium(
+        current_user, consortium
+    )
+    app.jinja_env.globals["may_invite"] = lambda consortium: can_view_invitations(current_user, consortium)
+    app.jinja_env.globals["may_view_outbox"] = lambda: can_view_outbox(current_user)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -10,12 +10,17 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import event, text
 from werkzeug.test import TestResponse
 
 from app import create_app
 from app.extensions import db
 from config import TestConfig
+
+# No per-example deadline: on a busy two-core machine a slow example is not a failure.
+settings.register_profile("consortio", deadline=None)
+settings.load_profile("consortio")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DEMO = REPO.parent / "shared" / "domain" / "demo-consortium.json"

@@ -14,6 +14,7 @@ from app.budget.services import consolidation_of
 from app.consortia.models import Consortium
 from app.consortia.services import visible_consortium
 from app.permissions import can_export_consortium
+from app.sections.editing import section_summary
 
 bp = Blueprint("budget", __name__)
 
@@ -42,4 +43,5 @@ def overview(slug: str) -> ResponseReturnValue:
         partners=partners,
         group_labels=FUNDER_GROUP_LABELS,
         can_export=can_export_consortium(current_user, consortium),
+        summary=section_summary(consortium),
     )

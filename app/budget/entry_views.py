@@ -1,0 +1,467 @@
+"""Pages where a partner enters its commitments (budget, staff, indicators) and its director signs them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.budget import entry, sign_off
+from app.budget.entry_forms import (
+    GridForm,
+    GridInput,
+    SignOffForm,
+    budget_cell_name,
+    read_budget,
+    read_indicators,
+    read_staff,
+)
+from app.consortia.models import Consortium, Partner
+from app.consortia.services import visible_consortium
+from app.errors import DomainError, NotAllowed
+from app.extensions import db
+from app.members.services import partner_of
+from app.money import format_number
+from app.permissions import can_edit_partner_figures, can_manage_consortium, can_sign_off
+from app.security import checks_csrf_in_form
+
+bp = Blueprint("commitments", __name__)
+
+BASE = "/consortia/<slug>/membres/<partner_code>"
+
+
+def _load(slug: str, partner_code: str) -> tuple[Consortium, Partner]:
+    consortium = visible_consortium(slug, current_user)
+    return consortium, partner_of(consortium, partner_code)
+
+
+def _require_edit(partner: Partner) -> None:
+    if not can_edit_partner_figures(current_user, partner):
+        raise NotAllowed(
+            _(
+                "Seules la coordination, la direction et les contributeurs de ce membre "
+                "modifient ses chiffres."
+            )
+        )
+
+
+def _expired() -> str:
+    return _("Votre session a expiré. Votre saisie est conservée : enregistrez à nouveau.")
+
+
+def _conflict_messages(
+    error: entry.GridConflict, name_of: Callable[[Any], str], describe: Callable[[Any], str]
+) -> tuple[dict[str, str], dict[str, int]]:
+    messages: dict[str, str] = {}
+    versions: dict[str, int] = {}
+    for key, conflict in error.conflicts.items():
+        name = name_of(key)
+        theirs = describe(conflict.theirs)
+        if conflict.by_name:
+            messages[name] = _(
+                "Modifié entre-temps par %(name)s : %(value)s", name=conflict.by_name, value=theirs
+            )
+        else:
+            messages[name] = _("Modifié entre-temps par une autre personne : %(value)s", value=theirs)
+        versions[name] = conflict.version
+    return messages, versions
+
+
+def _common(consortium: Consortium, partner: Partner) -> dict[str, Any]:
+    return {
+        "consortium": consortium,
+        "partner": partner,
+        "can_edit": can_edit_partner_figures(current_user, partner) and partner.is_active,
+        "can_sign": can_sign_off(current_user, partner) and partner.is_active,
+        "manages_consortium": can_manage_consortium(current_user, consortium),
+        "signature": sign_off.state_of(partner),
+        "sign_form": SignOffForm(formdata=None),
+    }
+
+
+# --- Budget -------------------------------------------------------------------------------------
+
+
+@bp.get(BASE + "/budget")
+def budget(slug: str, partner_code: str) -> ResponseReturnValue:
+    """Le budget d'un membre : dépenses et ressources par année, solde, total."""
+    consortium, partner = _load(slug, partner_code)
+    grid = entry.budget_grid(partner)
+    return _render_budget(consortium, partner, grid, GridInput(), GridForm(formdata=None))
+
+
+def _render_budget(
+    consortium: Consortium,
+    partner: Partner,
+    grid: entry.BudgetGrid,
+    typed: GridInput,
+    form: GridForm,
+    conflicts: dict[str, str] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    texts, versions, originals = {}, {}, {}
+    amounts: dict[entry.Key, Decimal] = dict(grid.amounts)
+    for key in grid.editable_keys():
+        name = budget_cell_name(key)
+        stored = format_number(grid.amounts.get(key, entry.ZERO)) if key in grid.amounts else ""
+        texts[name] = typed.texts.get(name, stored)
+        versions[name] = typed.versions.get(name, grid.versions.get(key, 0))
+        originals[name] = typed.originals.get(name, stored)
+    for edit in typed.edits:
+        amounts[edit.key] = edit.value[0]
+    rule = grid.model.indirect_costs
+    return (
+        render_template(
+            "commitments/budget.html",
+            **_common(consortium, partner),
+            grid=grid,
+            grid_totals=grid.totals(amounts),
+            texts=texts,
+            versions=versions,
+            originals=originals,
+            errors=typed.errors,
+            conflicts=conflicts or {},
+            form=form,
+            cell_name=budget_cell_name,
+            rate=rule.rate if rule else None,
+            base_categories=rule.base_categories if rule else (),
+            tolerance_cents=int(grid.tolerance * 100),
+            months={year: entry.months_in_year(consortium, year) for year in grid.years},
+        ),
+        status,
+    )
+
+
+@bp.post(BASE + "/budget")
+@checks_csrf_in_form
+def save_budget(slug: str, partner_code: str) -> ResponseReturnValue:
+    """Enregistrer la grille du budget (une seule transaction)."""
+    consortium, partner = _load(slug, partner_code)
+    _require_edit(partner)
+    grid = entry.budget_grid(partner)
+    form = GridForm()
+    typed = read_budget(request.form, grid.editable_keys())
+    if not form.validate():
+        form.form_errors.append(_expired())
+        return _render_budget(consortium, partner, grid, typed, form, status=400)
+    if typed.errors:
+        form.form_errors.append(
+            _(
+                "Rien n'a été enregistré : corrigez les cases signalées en rouge. "
+                "Vos autres saisies sont conservées."
+            )
+        )
+        return _render_budget(consortium, partner, grid, typed, form, status=422)
+    try:
+        changes = entry.save_budget(partner, typed.edits, by=current_user)
+    except entry.GridConflict as error:
+        db.session.rollback()
+        messages, versions = _conflict_messages(error, budget_cell_name, entry.describe_amount)
+        typed.versions.update(versions)
+        form.form_errors.append(str(error))
+        return _render_budget(consortium, partner, entry.budget_grid(partner), typed, form, messages, 409)
+    except DomainError as error:
+        db.session.rollback()
+        form.form_errors.append(str(error))
+        return _render_budget(consortium, partner, grid, typed, form, status=error.status_code)
+    db.session.commit()
+    _flash_saved(len(changes))
+    return redirect(url_for(".budget", slug=slug, partner_code=partner_code), 303)
+
+
+def _flash_saved(count: int) -> None:
+    if count:
+        flash(_("Enregistré : %(count)s case(s) modifiée(s).", count=count), "success")
+    else:
+        flash(_("Aucune modification à enregistrer."), "info")
+
+
+# --- Staff --------------------------------------------------------------------------------------
+
+
+@bp.get(BASE + "/personnel")
+def staff(slug: str, partner_code: str) -> ResponseReturnValue:
+    """Le personnel d'un membre : ETP par fonction et coût annuel chargé (suggère la ligne de personnel)."""
+    consortium, partner = _load(slug, partner_code)
+    return _render_staff(consortium, partner, GridInput(), GridForm(formdata=None))
+
+
+def _render_staff(
+    consortium: Consortium,
+    partner: Partner,
+    typed: GridInput,
+    form: GridForm,
+    conflicts: dict[str, str] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    rows = entry.staff_rows(partner)
+    texts, versions, originals = {}, {}, {}
+    for row in rows:
+        fte = format_number(row.fte) if row.fte is not None else ""
+        cost = format_number(row.annual_cost) if row.annual_cost is not None else ""
+        for name, stored in ((f"fte-{row.function}", fte), (f"cout-{row.function}", cost)):
+            texts[name] = typed.texts.get(name, stored)
+            originals[name] = typed.originals.get(name, stored)
+        versions[row.function] = typed.versions.get(row.function, row.version)
+    grid = entry.budget_grid(partner)
+    category = entry.staff_category(grid)
+    return (
+        render_template(
+            "commitments/staff.html",
+            **_common(consortium, partner),
+            rows=rows,
+            texts=texts,
+            versions=versions,
+            originals=originals,
+            errors=typed.errors,
+            conflicts=conflicts or {},
+            form=form,
+            suggestions=entry.staff_suggestions(partner, rows, grid),
+            staff_category=next((c for c in grid.categories if c.code == category), None),
+            apply_form=GridForm(formdata=None),
+        ),
+        status,
+    )
+
+
+@bp.post(BASE + "/personnel")
+@checks_csrf_in_form
+def save_staff(slug: str, partner_code: str) -> ResponseReturnValue:
+    """Enregistrer les ETP et coûts annuels par fonction."""
+    consortium, partner = _load(slug, partner_code)
+    _require_edit(partner)
+    form = GridForm()
+    typed = read_staff(request.form, [row.function for row in entry.staff_rows(partner)])
+    if not form.validate():
+        form.form_errors.append(_expired())
+        return _render_staff(consortium, partner, typed, form, status=400)
+    if typed.errors:
+        form.form_errors.append(_("Rien n'a été enregistré : corrigez les cases signalées en rouge."))
+        return _render_staff(consortium, partner, typed, form, status=422)
+    try:
+        changes = entry.save_staff(partner, typed.edits, by=current_user)
+    except entry.GridConflict as error:
+        db.session.rollback()
+        messages, versions = _conflict_messages(error, lambda key: f"fte-{key[0]}", entry.describe_staff)
+        typed.versions.update({name.removeprefix("fte-"): v for name, v in versions.items()})
+        form.form_errors.append(str(error))
+        return _render_staff(consortium, partner, typed, form, messages, 409)
+    except DomainError as error:
+        db.session.rollback()
+        form.form_errors.append(str(error))
+        return _render_staff(consortium, partner, typed, form, status=error.status_code)
+    db.session.commit()
+    _flash_saved(len(changes))
+    return redirect(url_for(".staff", slug=slug, partner_code=partner_code), 303)
+
+
+@bp.post(BASE + "/personnel/appliquer")
+def apply_staff_cost(slug: str, partner_code: str) -> ResponseReturnValue:
+    """Reporter le coût de personnel suggéré dans le budget (une année ou toutes)."""
+    _consortium, partner = _load(slug, partner_code)
+    _require_edit(partner)
+    years_text = request.form.getlist("year")
+    years = [int(y) for y in years_text if y.isascii() and y.isdigit() and len(y) == 4]
+    versions = {}
+    for year in years:
+        text = request.form.get(f"v-{year}", "0")
+        versions[year] = int(text) if text.isascii() and text.isdigit() and len(text) < 10 else 0
+    try:
+        changes = entry.apply_staff_suggestion(partner, years, versions, by=current_user)
+    except entry.GridConflict:
+        db.session.rollback()
+        flash(
+            _(
+                "Rien n'a été reporté : la ligne de personnel du budget a été modifiée entre-temps. "
+                "Vérifiez la suggestion mise à jour ci-dessous."
+            ),
+            "danger",
+        )
+        return redirect(url_for(".staff", slug=slug, partner_code=partner_code), 303)
+    except DomainError as error:
+        db.session.rollback()
+        if isinstance(error, NotAllowed):
+            raise
+        flash(str(error), "danger")
+        return redirect(url_for(".staff", slug=slug, partner_code=partner_code), 303)
+    db.session.commit()
+    if changes:
+        flash(
+            _("Coût de personnel reporté dans le budget pour %(count)s année(s).", count=len(changes)),
+            "success",
+        )
+    else:
+        flash(_("Le budget contenait déjà ces montants."), "info")
+    return redirect(url_for(".staff", slug=slug, partner_code=partner_code), 303)
+
+
+# --- Indicators ---------------------------------------------------------------------------------
+
+
+@bp.get(BASE + "/indicateurs")
+def indicators(slug: str, partner_code: str) -> ResponseReturnValue:
+    """Les objectifs d'un membre : par année pour les réalisations, pour tout le projet pour les résultats."""
+    consortium, partner = _load(slug, partner_code)
+    return _render_indicators(consortium, partner, GridInput(), GridForm(formdata=None))
+
+
+def _indicator_name(key: entry.Key) -> str:
+    return f"{key[0]}-{key[1]}"
+
+
+def _render_indicators(
+    consortium: Consortium,
+    partner: Partner,
+    typed: GridInput,
+    form: GridForm,
+    conflicts: dict[str, str] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    grid = entry.indicator_grid(partner)
+    texts, versions, originals = {}, {}, {}
+    values = dict(grid.values)
+    for key in grid.editable_keys():
+        name = _indicator_name(key)
+        stored = str(grid.values[key]) if key in grid.values else ""
+        texts[name] = typed.texts.get(name, stored)
+        versions[name] = typed.versions.get(name, grid.versions.get(key, 0))
+        originals[name] = typed.originals.get(name, stored)
+    for edit in typed.edits:
+        values[edit.key] = edit.value[0]
+    warnings = {_indicator_name(key): message for key, message in grid.above_parent(values).items()}
+    return (
+        render_template(
+            "commitments/indicators.html",
+            **_common(consortium, partner),
+            grid=grid,
+            texts=texts,
+            versions=versions,
+            originals=originals,
+            errors=typed.errors,
+            warnings=warnings,
+            row_totals={
+                d.code: sum(values.get((d.code, year), 0) for year in grid.years)
+                for d in grid.definitions
+                if d.per_year
+            },
+            conflicts=conflicts or {},
+            form=form,
+            name_of=_indicator_name,
+        ),
+        status,
+    )
+
+
+@bp.post(BASE + "/indicateurs")
+@checks_csrf_in_form
+def save_indicators(slug: str, partner_code: str) -> ResponseReturnValue:
+    """Enregistrer les objectifs du membre."""
+    consortium, partner = _load(slug, partner_code)
+    _require_edit(partner)
+    form = GridForm()
+    typed = read_indicators(request.form, entry.indicator_grid(partner).editable_keys())
+    if not form.validate():
+        form.form_errors.append(_expired())
+        return _render_indicators(consortium, partner, typed, form, status=400)
+    if typed.errors:
+        form.form_errors.append(_("Rien n'a été enregistré : corrigez les cases signalées en rouge."))
+        return _render_indicators(consortium, partner, typed, form, status=422)
+    try:
+        changes = entry.save_indicators(partner, typed.edits, by=current_user)
+    except entry.GridConflict as error:
+        db.session.rollback()
+        messages, versions = _conflict_messages(error, _indicator_name, entry.describe_count)
+        typed.versions.update(versions)
+        form.form_errors.append(str(error))
+        return _render_indicators(consortium, partner, typed, form, messages, 409)
+    except DomainError as error:
+        db.session.rollback()
+        form.form_errors.append(str(error))
+        return _render_indicators(consortium, partner, typed, form, status=error.status_code)
+    db.session.commit()
+    _flash_saved(len(changes))
+    return redirect(url_for(".indicators", slug=slug, partner_code=partner_code), 303)
+
+
+# --- Sign-off -----------------------------------------------------------------------------------
+
+
+@bp.post(BASE + "/signature")
+def sign(slug: str, partner_code: str) -> ResponseReturnValue:
+    """La direction certifie les engagements du membre."""
+    _consortium, partner = _load(slug, partner_code)
+    if not can_sign_off(current_user, partner):
+        raise NotAllowed(_("Seule la direction de ce membre peut certifier ses engagements."))
+    form = SignOffForm()
+    try:
+        sign_off.sign(partner, certified=bool(form.certify.data), by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        flash(
+            _("Engagements signés. Toute modification ultérieure rendra cette signature caduque."), "success"
+        )
+    back = request.form.get("retour", "budget")
+    endpoint = {"personnel": ".staff", "indicateurs": ".indicators"}.get(back, ".budget")
+    return redirect(url_for(endpoint, slug=slug, partner_code=partner_code) + "#signature", 303)
+
+
+@bp.get("/consortia/<slug>/signatures")
+def sign_offs(slug: str) -> ResponseReturnValue:
+    """Qui a signé ses engagements, quelles signatures sont caduques, qui n'a jamais signé."""
+    consortium = visible_consortium(slug, current_user)
+    if not can_manage_consortium(current_user, consortium):
+        raise NotAllowed(_("Le suivi des signatures est réservé à la coordination."))
+    states = sign_off.states_of(consortium)
+    return render_template(
+        "commitments/sign_offs.html",
+        consortium=consortium,
+        states=states,
+        recipients={s.partner.id: sign_off.reminder_recipients(s.partner) for s in states},
+    )
+
+
+@bp.route("/consortia/<slug>/signatures/relance", methods=["GET", "POST"])
+def remind(slug: str) -> ResponseReturnValue:
+    """Relancer un membre (ou tous ceux qui n'ont pas signé) : aperçu du message, puis envoi."""
+    consortium = visible_consortium(slug, current_user)
+    if not can_manage_consortium(current_user, consortium):
+        raise NotAllowed(_("Seule la coordination envoie des relances."))
+    code = request.values.get("membre") or None
+    targets = sign_off.to_remind(consortium, code)
+    if request.method == "POST":
+        try:
+            sent = sign_off.send_reminders(consortium, code, by=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash(_("Relance placée dans la boîte d'envoi : %(count)s e-mail(s).", count=sent), "success")
+        return redirect(url_for(".sign_offs", slug=slug), 303)
+    if not targets:
+        flash(_("Aucun membre à relancer : tous les membres actifs concernés ont signé."), "info")
+        return redirect(url_for(".sign_offs", slug=slug), 303)
+    first = targets[0]
+    preview = render_template(
+        "mail/sign_off_reminder.txt",
+        consortium=consortium,
+        subject=sign_off.reminder_subject(first.partner),
+        **sign_off.reminder_context(first.partner, first.state, by=current_user),
+    )
+    return render_template(
+        "commitments/remind.html",
+        consortium=consortium,
+        targets=targets,
+        code=code,
+        preview=preview,
+        subject=sign_off.reminder_subject(first.partner),
+        recipients={t.partner.id: sign_off.reminder_recipients(t.partner) for t in targets},
+    )

@@ -1,0 +1,601 @@
+"""Joining pages: the public call for volunteers, the coordination's requests, invitations, accepting one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from app.auth import services as accounts
+from app.auth.models import normalise_email
+from app.consortia import joining
+from app.consortia.joining import (
+    INVITATION_STATE_LABELS,
+    REQUEST_STATUS_LABELS,
+    FieldInvalid,
+    InvitationState,
+    InvitationUnusable,
+)
+from app.consortia.joining_forms import (
+    CreateAccountForm,
+    DeclineForm,
+    InviteOrganisationForm,
+    InvitePersonForm,
+    JoinForm,
+    VolunteerForm,
+    VolunteeringIntroForm,
+)
+from app.consortia.models import (
+    ROLE_LABELS,
+    Consortium,
+    Invitation,
+    Partner,
+    RequestStatus,
+    Role,
+    VolunteerRequest,
+)
+from app.consortia.services import get_consortium, partner_by_code, visible_consortium
+from app.errors import DomainError
+from app.extensions import db
+from app.mail.delivery import send_queued_mail
+from app.mail.services import public_link
+from app.permissions import (
+    can_manage_consortium,
+    can_manage_invitation,
+    can_view_invitations,
+    grant_of,
+)
+from app.security import checks_csrf_in_form, public, start_session
+
+bp = Blueprint("joining", __name__)
+
+# Both invitation forms share a page: the organisation's fields get a prefix, so no two fields share an id.
+ORGANISATION_PREFIX = "organisation"
+
+ROLE_HINTS = {
+    Role.CONTRIBUTOR: "saisit les chiffres et rédige les textes de son organisation",
+    Role.DIRECTOR: "comme la contribution, et signe les chiffres et invite ses collègues",
+    Role.READER: "consulte le dossier sans rien modifier (financeur, observateur)",
+    Role.COORDINATOR: "pilote le consortium avec l'équipe du chef de file",
+}
+
+
+def _session_expired(form: FlaskForm) -> None:
+    form.form_errors.append(_("Votre session a expiré. Vos saisies sont conservées : validez à nouveau."))
+
+
+def _show_field_error(form: FlaskForm, error: FieldInvalid) -> None:
+    """Put a service's refusal next to the field it concerns (or above the form)."""
+    field = form._fields.get(error.field)
+    if field is None:
+        form.form_errors.append(str(error))
+    else:
+        field.errors = [*field.errors, str(error)]
+
+
+def _managed(slug: str) -> Consortium:
+    consortium = visible_consortium(slug, current_user)
+    if not can_manage_consortium(current_user, consortium):
+        abort(403)
+    return consortium
+
+
+# --- The public call for volunteers ------------------------------------------------------------
+
+
+@bp.route("/candidature/<slug>", methods=["GET", "POST"])
+@public
+@checks_csrf_in_form
+def volunteer(slug: str) -> ResponseReturnValue:
+    """Appel à candidatures: the public page where a PLIE volunteers to join the consortium."""
+    consortium = get_consortium(slug)
+    if consortium is None:
+        abort(404)
+    if not consortium.volunteering_open:
+        # Nothing is recorded, even if the form was sent just before the call closed.
+        return render_template("joining/volunteer_closed.html", consortium=consortium), (
+            200 if request.method == "GET" else 409
+        )
+    form = VolunteerForm()
+    if request.method == "GET":
+        return render_template("joining/volunteer.html", consortium=consortium, form=form)
+    status, notice = 422, None
+    if form.validate_on_submit():
+        try:
+            joining.submit_volunteer_request(consortium, form.volunteering())
+        except FieldInvalid as error:
+            db.session.rollback()
+            _show_field_error(form, error)
+        except DomainError as error:
+            # A request already pending, or the call closed meanwhile: not a typing mistake, said gently.
+            db.session.rollback()
+            notice, status = str(error), error.status_code
+        else:
+            db.session.commit()
+            send_queued_mail()
+            return redirect(url_for(".volunteer_thanks", slug=slug), 303)
+    elif form.csrf_token.errors:
+        status = 400
+        _session_expired(form)
+    return render_template("joining/volunteer.html", consortium=consortium, form=form, notice=notice), status
+
+
+@bp.get("/candidature/<slug>/merci")
+@public
+def volunteer_thanks(slug: str) -> ResponseReturnValue:
+    """Confirmation after a volunteer's request was recorded."""
+    consortium = get_consortium(slug)
+    if consortium is None:
+        abort(404)
+    return render_template("joining/volunteer_thanks.html", consortium=consortium)
+
+
+# --- The coordination's side of the call -------------------------------------------------------
+
+
+def _render_volunteering(
+    consortium: Consortium,
+    *,
+    intro_form: VolunteeringIntroForm | None = None,
+    failed_decline: tuple[int, DeclineForm] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    requests = joining.volunteer_requests(consortium)
+    pending = [r for r in requests if r.status == RequestStatus.PENDING]
+    decline_forms = {r.id: DeclineForm(formdata=None, prefix=f"refus-{r.id}") for r in pending}
+    if failed_decline is not None:
+        decline_forms[failed_decline[0]] = failed_decline[1]
+    if intro_form is None:
+        intro_form = VolunteeringIntroForm(formdata=None, data={"intro": consortium.volunteering_intro})
+    deciders = joining.people_names([r.decided_by_id for r in requests])
+    return render_template(
+        "joining/volunteering.html",
+        consortium=consortium,
+        pending=pending,
+        decided=[r for r in requests if r.status != RequestStatus.PENDING],
+        known={r.id: joining.known_organisation(r) for r in pending},
+        decline_forms=decline_forms,
+        open_decline=failed_decline[0] if failed_decline else None,
+        intro_form=intro_form,
+        share_link=public_link("joining.volunteer", slug=consortium.slug),
+        deciders=deciders,
+        status_labels=REQUEST_STATUS_LABELS,
+    ), status
+
+
+@bp.get("/consortia/<slug>/candidatures")
+def volunteering(slug: str) -> ResponseReturnValue:
+    """Candidatures: open or close the call, its text, and the requests to accept or decline."""
+    return _render_volunteering(_managed(slug))
+
+
+@bp.post("/consortia/<slug>/candidatures/ouverture")
+def volunteering_open(slug: str) -> ResponseReturnValue:
+    """Open or close the public call for volunteers."""
+    consortium = _managed(slug)
+    is_open = request.form.get("ouvert") == "1"
+    joining.set_volunteering(consortium, is_open=is_open, by=current_user)
+    db.session.commit()
+    if is_open:
+        flash(_("L'appel à candidatures est ouvert : partagez le lien de la page publique."), "success")
+    else:
+        flash(_("L'appel à candidatures est fermé : la page publique n'accepte plus de candidature."), "info")
+    return redirect(url_for(".volunteering", slug=slug), 303)
+
+
+@bp.post("/consortia/<slug>/candidatures/texte")
+@checks_csrf_in_form
+def volunteering_intro(slug: str) -> ResponseReturnValue:
+    """Change the introduction of the public page."""
+    consortium = _managed(slug)
+    form = VolunteeringIntroForm()
+    if form.validate_on_submit():
+        try:
+            joining.set_volunteering_intro(consortium, form.intro.data or "", by=current_user)
+        except FieldInvalid as error:
+            db.session.rollback()
+            _show_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Texte de la page publique enregistré."), "success")
+            return redirect(url_for(".volunteering", slug=slug), 303)
+        return _render_volunteering(consortium, intro_form=form, status=422)
+    if form.csrf_token.errors:
+        _session_expired(form)
+        return _render_volunteering(consortium, intro_form=form, status=400)
+    return _render_volunteering(consortium, intro_form=form, status=422)
+
+
+def _request_of(consortium: Consortium, request_id: int) -> VolunteerRequest:
+    volunteer_request = db.session.get(VolunteerRequest, request_id)
+    if volunteer_request is None or volunteer_request.consortium_id != consortium.id:
+        abort(404)
+    return volunteer_request
+
+
+@bp.post("/consortia/<slug>/candidatures/<int:request_id>/accepter")
+def accept_request(slug: str, request_id: int) -> ResponseReturnValue:
+    """Accept a request: the partner is created and the volunteer invited as its director."""
+    consortium = _managed(slug)
+    volunteer_request = _request_of(consortium, request_id)
+    try:
+        invitation = joining.accept_volunteer_request(volunteer_request, by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for(".volunteering", slug=slug), 303)
+    name, person, email = (
+        invitation.partner.name if invitation.partner else "",
+        invitation.name,
+        invitation.email,
+    )
+    db.session.commit()
+    send_queued_mail()
+    flash(
+        _(
+            "Candidature acceptée : « %(name)s » est membre du consortium. %(person)s a reçu à %(email)s "
+            "un lien pour créer son accès de direction (valable 14 jours).",
+            name=name,
+            person=person,
+            email=email,
+        ),
+        "success",
+    )
+    return redirect(url_for(".volunteering", slug=slug), 303)
+
+
+@bp.post("/consortia/<slug>/candidatures/<int:request_id>/refuser")
+@checks_csrf_in_form
+def decline_request(slug: str, request_id: int) -> ResponseReturnValue:
+    """Decline a request with a message, e-mailed to the volunteer."""
+    consortium = _managed(slug)
+    volunteer_request = _request_of(consortium, request_id)
+    form = DeclineForm(prefix=f"refus-{request_id}")
+    if form.validate_on_submit():
+        name = volunteer_request.organisation_name
+        try:
+            joining.decline_volunteer_request(
+                volunteer_request, by=current_user, message=form.message.data or ""
+            )
+        except FieldInvalid as error:
+            db.session.rollback()
+            _show_field_error(form, error)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for(".volunteering", slug=slug), 303)
+        else:
+            db.session.commit()
+            send_queued_mail()
+            flash(
+                _("Candidature de « %(name)s » refusée ; votre message lui a été envoyé.", name=name), "info"
+            )
+            return redirect(url_for(".volunteering", slug=slug), 303)
+        return _render_volunteering(consortium, failed_decline=(request_id, form), status=422)
+    if form.csrf_token.errors:
+        _session_expired(form)
+        return _render_volunteering(consortium, failed_decline=(request_id, form), status=400)
+    return _render_volunteering(consortium, failed_decline=(request_id, form), status=422)
+
+
+# --- Invitations -------------------------------------------------------------------------------
+
+
+def _inviter_scope(consortium: Consortium) -> tuple[bool, Partner | None]:
+    """Whether the user coordinates, else the partner it directs (403 for anyone else)."""
+    if not can_view_invitations(current_user, consortium):
+        abort(403)
+    if can_manage_consortium(current_user, consortium):
+        return True, None
+    grant = grant_of(current_user, consortium)
+    return False, grant.partner if grant is not None else None
+
+
+def _allowed_roles(manager: bool) -> list[Role]:
+    if manager:
+        return [Role.CONTRIBUTOR, Role.DIRECTOR, Role.READER, Role.COORDINATOR]
+    return [Role.CONTRIBUTOR, Role.DIRECTOR]
+
+
+def _prepare_person_form(form: InvitePersonForm, consortium: Consortium, manager: bool) -> None:
+    form.role.choices = [
+        (role.value, f"{ROLE_LABELS[role]} — {ROLE_HINTS[role]}") for role in _allowed_roles(manager)
+    ]
+    partners = [p for p in consortium.partners if p.is_active]
+    form.partner.choices = [("", _("— choisir le membre —")), *((p.code, p.name) for p in partners)]
+
+
+def _render_invitations(
+    consortium: Consortium,
+    *,
+    organisation_form: InviteOrganisationForm | None = None,
+    person_form: InvitePersonForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    manager, own_partner = _inviter_scope(consortium)
+    rows = joining.invitations_for(consortium, current_user)
+    now = datetime.now(UTC)
+    if person_form is None:
+        person_form = InvitePersonForm(formdata=None, data={"role": Role.CONTRIBUTOR.value})
+    _prepare_person_form(person_form, consortium, manager)
+    if manager and organisation_form is None:
+        organisation_form = InviteOrganisationForm(formdata=None, prefix=ORGANISATION_PREFIX)
+    states = {invitation.id: joining.invitation_state(invitation, now) for invitation in rows}
+    context: dict[str, Any] = {
+        "consortium": consortium,
+        "manager": manager,
+        "own_partner": own_partner,
+        "invitations": rows,
+        "states": states,
+        "state_labels": INVITATION_STATE_LABELS,
+        "counts": {state: sum(1 for s in states.values() if s == state) for state in InvitationState},
+        "names": joining.people_names([i.created_by_id for i in rows] + [i.accepted_by_id for i in rows]),
+        "role_labels": ROLE_LABELS,
+        "manageable": {i.id: can_manage_invitation(current_user, i) for i in rows},
+        "organisation_form": organisation_form,
+        "person_form": person_form,
+    }
+    return render_template("joining/invitations.html", **context), status
+
+
+@bp.get("/consortia/<slug>/invitations")
+def invitations(slug: str) -> ResponseReturnValue:
+    """Invitations: who was invited, in which state, and new invitations."""
+    return _render_invitations(visible_consortium(slug, current_user))
+
+
+def _invitation_sent(email: str, slug: str) -> ResponseReturnValue:
+    db.session.commit()
+    send_queued_mail()
+    flash(_("Invitation envoyée à %(email)s. Le lien est valable 14 jours.", email=email), "success")
+    return redirect(url_for(".invitations", slug=slug), 303)
+
+
+@bp.post("/consortia/<slug>/invitations/organisation")
+@checks_csrf_in_form
+def invite_organisation(slug: str) -> ResponseReturnValue:
+    """Invite an organisation to join, through the person who will direct its participation."""
+    consortium = _managed(slug)
+    form = InviteOrganisationForm(prefix=ORGANISATION_PREFIX)
+    status = 422
+    if form.validate_on_submit():
+        try:
+            invitation = joining.invite_organisation(
+                consortium,
+                organisation_name=form.organisation_name.data or "",
+                departement=form.departement.data or "",
+                name=form.name.data or "",
+                email=form.email.data or "",
+                message=form.message.data or "",
+                by=current_user,
+            )
+        except FieldInvalid as error:
+            db.session.rollback()
+            _show_field_error(form, error)
+        else:
+            return _invitation_sent(invitation.email, slug)
+    elif form.csrf_token.errors:
+        status = 400
+        _session_expired(form)
+    return _render_invitations(consortium, organisation_form=form, status=status)
+
+
+@bp.post("/consortia/<slug>/invitations/personne")
+@checks_csrf_in_form
+def invite_person(slug: str) -> ResponseReturnValue:
+    """Invite a colleague (contributor or director), a reader or a coordinator."""
+    consortium = visible_consortium(slug, current_user)
+    manager, own_partner = _inviter_scope(consortium)
+    form = InvitePersonForm()
+    _prepare_person_form(form, consortium, manager)
+    status = 422
+    if form.validate_on_submit():
+        allowed = {role.value: role for role in _allowed_roles(manager)}
+        role = allowed.get(form.role.data or "")
+        # A director always invites to its own partner, whatever the request says.
+        partner = partner_by_code(consortium, form.partner.data or "") if manager else own_partner
+        try:
+            if role is None:
+                raise FieldInvalid("role", _("Choisissez un des rôles proposés."))
+            invitation = joining.invite_person(
+                consortium,
+                role=role,
+                email=form.email.data or "",
+                name=form.name.data or "",
+                partner=partner,
+                message=form.message.data or "",
+                by=current_user,
+            )
+        except FieldInvalid as error:
+            db.session.rollback()
+            _show_field_error(form, error)
+        else:
+            return _invitation_sent(invitation.email, slug)
+    elif form.csrf_token.errors:
+        status = 400
+        _session_expired(form)
+    return _render_invitations(consortium, person_form=form, status=status)
+
+
+def _invitation_of(consortium: Consortium, invitation_id: int) -> Invitation:
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.id == invitation_id, Invitation.consortium_id == consortium.id)
+    )
+    if invitation is None:
+        abort(404)
+    if not can_manage_invitation(current_user, invitation):
+        abort(403)
+    return invitation
+
+
+@bp.post("/consortia/<slug>/invitations/<int:invitation_id>/annuler")
+def revoke_invitation(slug: str, invitation_id: int) -> ResponseReturnValue:
+    """Cancel an invitation: its link stops working."""
+    consortium = visible_consortium(slug, current_user)
+    invitation = _invitation_of(consortium, invitation_id)
+    try:
+        joining.revoke_invitation(invitation, by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    else:
+        email = invitation.email
+        db.session.commit()
+        flash(_("Invitation de %(email)s annulée : son lien ne fonctionne plus.", email=email), "info")
+    return redirect(url_for(".invitations", slug=slug), 303)
+
+
+@bp.post("/consortia/<slug>/invitations/<int:invitation_id>/renvoyer")
+def resend_invitation(slug: str, invitation_id: int) -> ResponseReturnValue:
+    """Send a new link (valid 14 days); the previous one stops working."""
+    consortium = visible_consortium(slug, current_user)
+    invitation = _invitation_of(consortium, invitation_id)
+    try:
+        joining.resend_invitation(invitation, by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for(".invitations", slug=slug), 303)
+    email = invitation.email
+    db.session.commit()
+    send_queued_mail()
+    flash(
+        _("Nouveau lien envoyé à %(email)s (valable 14 jours) ; l'ancien ne fonctionne plus.", email=email),
+        "success",
+    )
+    return redirect(url_for(".invitations", slug=slug), 303)
+
+
+# --- Accepting an invitation -------------------------------------------------------------------
+
+
+def _unusable(message: str, status: int, invitation: Invitation | None = None) -> ResponseReturnValue:
+    return render_template("joining/invitation_unusable.html", message=message, invitation=invitation), status
+
+
+def _welcome(invitation: Invitation) -> ResponseReturnValue:
+    consortium = invitation.consortium
+    flash(_("Bienvenue dans le consortium « %(title)s » !", title=consortium.title), "success")
+    return redirect(url_for("budget.overview", slug=consortium.slug), 303)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@public
+@checks_csrf_in_form
+def accept(token: str) -> ResponseReturnValue:
+    """Accept an invitation: choose a password (new account) or join with one's account."""
+    invitation = joining.find_invitation(token)
+    if invitation is None:
+        return _unusable(
+            _(
+                "Ce lien d'invitation n'existe pas. Vérifiez que l'adresse a été copiée en entier, "
+                "ou demandez à la personne qui vous a invité de vous renvoyer l'invitation."
+            ),
+            404,
+        )
+    logged_in = current_user.is_authenticated
+    if logged_in and invitation.accepted_by_id == current_user.id:
+        flash(_("Vous avez déjà rejoint ce consortium avec cette invitation."), "info")
+        return redirect(url_for("budget.overview", slug=invitation.consortium.slug), 303)
+    try:
+        joining.check_usable(invitation)
+    except InvitationUnusable as error:
+        return _unusable(str(error), 410, invitation)
+    context = {
+        "invitation": invitation,
+        "consortium": invitation.consortium,
+        "token": token,
+        "inviter": joining.people_names([invitation.created_by_id]).get(invitation.created_by_id or 0, ""),
+        "role_label": ROLE_LABELS[invitation.role],
+    }
+    if logged_in and normalise_email(current_user.email) != normalise_email(invitation.email):
+        # Someone else's link (or the person holds two accounts): nothing is granted to this account.
+        return render_template("joining/invitation.html", state="other_user", **context), (
+            200 if request.method == "GET" else 403
+        )
+    if logged_in:
+        return _join_as_current_user(invitation, context)
+    if joining.has_password(invitation.email):
+        return render_template(
+            "joining/invitation.html",
+            state="login",
+            login_link=url_for("auth.login", next=url_for(".accept", token=token)),
+            **context,
+        )
+    return _create_account(invitation, context)
+
+
+def _join_as_current_user(invitation: Invitation, context: dict[str, Any]) -> ResponseReturnValue:
+    form = JoinForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                joining.accept_invitation(invitation, user=current_user)
+            except InvitationUnusable as error:
+                db.session.rollback()
+                return _unusable(str(error), 410, invitation)
+            except DomainError as error:
+                db.session.rollback()
+                form.form_errors.append(str(error))
+                status = error.status_code
+            else:
+                db.session.commit()
+                send_queued_mail()
+                return _welcome(invitation)
+        else:
+            status = 400
+            _session_expired(form)
+    return render_template("joining/invitation.html", state="join", form=form, **context), status
+
+
+def _create_account(invitation: Invitation, context: dict[str, Any]) -> ResponseReturnValue:
+    form = CreateAccountForm()
+    if request.method == "GET":
+        form.name.data = invitation.name
+        return render_template("joining/invitation.html", state="new_account", form=form, **context)
+    status = 422
+    if form.validate_on_submit():
+        try:
+            user = joining.create_account_and_accept(
+                invitation, name=form.name.data or "", password=form.password.data or ""
+            )
+        except InvitationUnusable as error:
+            db.session.rollback()
+            return _unusable(str(error), 410, invitation)
+        except FieldInvalid as error:
+            db.session.rollback()
+            _show_field_error(form, error)
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+            status = error.status_code
+        else:
+            start_session(user)
+            db.session.commit()
+            send_queued_mail()
+            return _welcome(invitation)
+    elif form.csrf_token.errors:
+        status = 400
+        _session_expired(form)
+    # Passwords are never sent back to the browser.
+    form.password.data = form.password_confirm.data = ""
+    return render_template("joining/invitation.html", state="new_account", form=form, **context), status
+
+
+@bp.post("/invitation/<token>/changer-de-compte")
+@public
+def switch_account(token: str) -> ResponseReturnValue:
+    """Log out (everywhere) to accept an invitation meant for another person's account."""
+    if current_user.is_authenticated:
+        accounts.logout(current_user._get_current_object())
+        db.session.commit()
+        logout_user()
+    flash(_("Vous êtes déconnecté : vous pouvez maintenant accepter l'invitation."), "info")
+    return redirect(url_for(".accept", token=token), 303)

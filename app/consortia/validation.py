@@ -1,0 +1,80 @@
+"""What coordinators type, cleaned and checked: texts, identifiers, their limits, and errors by field.
+
+Opening a consortium, its settings, its budget model and its chapter plan all report every field's
+messages at once through `Errors` and `InvalidFields`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from flask_babel import gettext as _
+
+from app.errors import Invalid
+
+CODE_PATTERN = re.compile(r"\A[a-z0-9_-]+\Z")
+MAX_SLUG_LENGTH = 64
+MAX_TITLE_LENGTH = 300
+MAX_ACRONYM_LENGTH = 60
+
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+
+
+def slug_from(text: str, *, separator: str = "-", max_length: int = MAX_SLUG_LENGTH) -> str:
+    """An ASCII identifier made of the words of a text: « Île-de-France Œuvre » → `ile-de-france-oeuvre`."""
+    ascii_text = unicodedata.normalize("NFKD", text.translate(_LIGATURES)).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+    return separator.join(words)[:max_length].strip(separator)
+
+
+def clean_line(text: str) -> str:
+    """A one-line text as kept: NFC, spaces folded (newlines and tabs included), trimmed."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def clean_text(text: str) -> str:
+    """A multi-line text as kept: NFC, Windows line ends unified, trimmed."""
+    return unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+class InvalidFields(Invalid):
+    """Inputs breaking rules; `errors` maps each form field's name to its French messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(_("Certaines informations sont à corriger : voyez les messages sous les champs."))
+        self.errors = errors
+
+
+class Errors:
+    """Collects the messages of every field, to report them all at once."""
+
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        """Note a message under a field."""
+        self.by_field.setdefault(field, []).append(message)
+
+    def __contains__(self, field: str) -> bool:
+        return field in self.by_field
+
+    def raise_if_any(self) -> None:
+        """Raise InvalidFields when a message was noted."""
+        if self.by_field:
+            raise InvalidFields(self.by_field)
+
+
+def check_text(errors: Errors, field: str, value: str, *, maximum: int, required: bool = True) -> None:
+    """Note a missing text (when required) or one longer than `maximum` characters."""
+    if required and not value:
+        errors.add(field, _("Ce champ est obligatoire."))
+    elif len(value) > maximum:
+        errors.add(
+            field,
+            _(
+                "%(count)s caractères au plus (vous en avez saisi %(typed)s).",
+                count=maximum,
+                typed=len(value),
+            ),
+        )

@@ -1,0 +1,548 @@
+"""Writing the application: the sections' summary, the writing page, statuses, lead writers, presence."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from html import escape
+
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.audit import record_event
+from app.auth.models import User
+from app.consortia.models import Consortium, Partner, PartnerStatus, RoleGrant
+from app.database import utcnow
+from app.errors import Invalid, NotAllowed, NotFound
+from app.extensions import db
+from app.permissions import can_edit_section_part, can_manage_consortium, can_view_consortium
+from app.richtext import html_to_text, visible_length
+from app.sections.models import (
+    SECTION_STATUS_LABELS,
+    EditingPresence,
+    Section,
+    SectionComment,
+    SectionPart,
+    SectionRevision,
+    SectionStatus,
+)
+from app.templating import PARIS
+
+# A heartbeat comes every 30 seconds; two missed ones and the person is no longer shown.
+PRESENCE_EXPIRY = timedelta(minutes=2)
+STATUS_ORDER = (
+    SectionStatus.TODO,
+    SectionStatus.IN_PROGRESS,
+    SectionStatus.IN_REVIEW,
+    SectionStatus.VALIDATED,
+)
+
+
+@dataclass(frozen=True)
+class SectionRow:
+    """One line of the writing summary: what a coordinator checks before the deadline."""
+
+    code: str
+    title: str
+    status: SectionStatus
+    status_label: str
+    generated: bool
+    writer: str | None
+    due_date: date | None
+    shared_length: int | None
+    max_chars: int | None
+    partner_parts_written: int
+    partner_parts_total: int
+    partner_parts_over: int
+    max_chars_per_partner: int | None
+    last_change_at: datetime | None
+    last_change_by: str | None
+    open_comments: int
+
+    @property
+    def over_limit(self) -> bool:
+        """The shared text is longer than the section allows."""
+        return self.max_chars is not None and (self.shared_length or 0) > self.max_chars
+
+
+def section_summary(consortium: Consortium) -> list[SectionRow]:
+    """Every non-archived section with status, writer, length, last change and open comments (5 queries)."""
+    sections = list(
+        db.session.scalars(
+            select(Section)
+            .where(Section.consortium_id == consortium.id, Section.archived_at.is_(None))
+            .order_by(Section.position, Section.id)
+        )
+    )
+    partners = {
+        partner.id: partner
+        for partner in db.session.scalars(select(Partner).where(Partner.consortium_id == consortium.id))
+    }
+    active_ids = {pid for pid, partner in partners.items() if partner.status == PartnerStatus.ACTIVE}
+    head = aliased(SectionRevision)
+    author = aliased(User)
+    part_rows = db.session.execute(
+        select(SectionPart.section_id, SectionPart.partner_id, head.content, head.created_at, author.name)
+        .join(Section, Section.id == SectionPart.section_id)
+        .join(head, head.id == SectionPart.head_revision_id)
+        .outerjoin(author, author.id == head.author_id)
+        .where(Section.consortium_id == consortium.id)
+    ).all()
+    comment_counts = dict(
+        db.session.execute(
+            select(SectionPart.section_id, func.count(SectionComment.id))
+            .join(SectionComment, SectionComment.part_id == SectionPart.id)
+            .join(Section, Section.id == SectionPart.section_id)
+            .where(
+                Section.consortium_id == consortium.id,
+                SectionComment.resolved_at.is_(None),
+                SectionComment.parent_id.is_(None),
+            )
+            .group_by(SectionPart.section_id)
+        ).all()
+    )
+    writer_ids = {section.writer_user_id for section in sections if section.writer_user_id}
+    writer_names = (
+        dict(db.session.execute(select(User.id, User.name).where(User.id.in_(writer_ids))).all())
+        if writer_ids
+        else {}
+    )
+    by_section: dict[int, list[tuple[int | None, str, datetime, str | None]]] = {}
+    for section_id, partner_id, content, created_at, author_name in part_rows:
+        by_section.setdefault(section_id, []).append((partner_id, content, created_at, author_name))
+    rows = []
+    for section in sections:
+        parts = by_section.get(section.id, [])
+        shared = next((p for p in parts if p[0] is None), None)
+        partner_parts = [p for p in parts if p[0] in active_ids and visible_length(p[1])]
+        per_partner = section.max_chars_per_partner
+        last = max(parts, key=lambda p: p[2], default=None)
+        rows.append(
+            SectionRow(
+                code=section.code,
+                title=section.title,
+                status=section.status,
+                status_label=SECTION_STATUS_LABELS[section.status],
+                generated=section.generated,
+                writer=_writer_label(section, partners, writer_names),
+                due_date=section.due_date,
+                shared_length=visible_length(shared[1])
+                if shared
+                else (0 if section.scope.has_shared_part else None),
+                max_chars=section.max_chars,
+                partner_parts_written=len(partner_parts),
+                partner_parts_total=len(active_ids) if section.scope.has_partner_parts else 0,
+                partner_parts_over=sum(
+                    1 for p in partner_parts if per_partner is not None and visible_length(p[1]) > per_partner
+                ),
+                max_chars_per_partner=per_partner,
+                last_change_at=last[2] if last else None,
+                last_change_by=last[3] if last else None,
+                open_comments=comment_counts.get(section.id, 0),
+            )
+        )
+    return rows
+
+
+def _writer_label(section: Section, partners: dict[int, Partner], users: dict[int, str]) -> str | None:
+    names = []
+    if section.writer_user_id and section.writer_user_id in users:
+        names.append(users[section.writer_user_id])
+    if section.writer_partner_id and section.writer_partner_id in partners:
+        names.append(partners[section.writer_partner_id].name)
+    return " · ".join(names) or None
+
+
+def section_of(consortium: Consortium, code: str) -> Section:
+    """The consortium's non-archived section with this code."""
+    section = db.session.scalar(
+        select(Section).where(
+            Section.consortium_id == consortium.id, Section.code == code, Section.archived_at.is_(None)
+        )
+    )
+    if section is None:
+        raise NotFound(_("Cette section n'existe pas."))
+    return section
+
+
+def partner_of(consortium: Consortium, partner_id: int | None) -> Partner | None:
+    """The consortium's active partner with this id (None for the shared text)."""
+    if partner_id is None:
+        return None
+    partner = db.session.get(Partner, partner_id)
+    if partner is None or partner.consortium_id != consortium.id or partner.status != PartnerStatus.ACTIVE:
+        raise NotFound(_("Ce membre ne fait pas partie du consortium."))
+    return partner
+
+
+def find_part(section: Section, partner_id: int | None) -> SectionPart | None:
+    """The stored part (shared when partner_id is None), or None if nobody has written it yet."""
+    query = select(SectionPart).where(SectionPart.section_id == section.id)
+    query = query.where(
+        SectionPart.partner_id.is_(None) if partner_id is None else SectionPart.partner_id == partner_id
+    )
+    return db.session.scalar(query)
+
+
+def part_for(section: Section, partner_id: int | None) -> SectionPart:
+    """The part, stored or not: an unsaved one is not added to the session (for permission checks)."""
+    part = find_part(section, partner_id)
+    if part is not None:
+        return part
+    part = SectionPart(section_id=section.id, partner_id=partner_id, version=0, status=SectionStatus.TODO)
+    # Without a backref event: the section's `parts` collection must not pick up this transient part.
+    set_committed_value(part, "section", section)
+    return part
+
+
+def ensure_part(section: Section, partner_id: int | None) -> SectionPart:
+    """The part, created empty (version 0, no text) if nobody has written it yet; flushed."""
+    part = find_part(section, partner_id)
+    if part is not None:
+        return part
+    # Someone may save the first text at the same moment: the unique index lets one row in.
+    try:
+        with db.session.begin_nested():
+            part = SectionPart(section_id=section.id, partner_id=partner_id, version=0)
+            db.session.add(part)
+    except IntegrityError:
+        part = find_part(section, partner_id)
+        if part is None:  # pragma: no cover - the index said it exists
+            raise
+    return part
+
+
+@dataclass
+class PartView:
+    """One text on the writing page: the shared text or a partner's part."""
+
+    part: SectionPart
+    partner: Partner | None
+    label: str
+    content: str
+    revision: int
+    length: int
+    limit: int | None
+    can_edit: bool
+    status: SectionStatus
+    last_change_at: datetime | None
+    last_change_by: str | None
+    editors: list[tuple[str, datetime]] = field(default_factory=list)
+    comments: list[SectionComment] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """`commun` or `membre-<id>`: the anchor and the local-storage key of this part."""
+        return "commun" if self.partner is None else f"membre-{self.partner.id}"
+
+    @property
+    def over_limit(self) -> bool:
+        """Longer than allowed (allowed while drafting, refused for review)."""
+        return self.limit is not None and self.length > self.limit
+
+    @property
+    def status_label(self) -> str:
+        """The status in French."""
+        return SECTION_STATUS_LABELS[self.status]
+
+    @property
+    def editor_lines(self) -> list[str]:
+        """« Name (partner) modifie ce texte depuis 10:42 » for each other person editing it."""
+        return [
+            _(
+                "%(name)s modifie ce texte depuis %(time)s",
+                name=name,
+                time=since.astimezone(PARIS).strftime("%H:%M"),
+            )
+            for name, since in self.editors
+        ]
+
+    @property
+    def open_comments(self) -> int:
+        """Threads not yet resolved."""
+        return sum(
+            1 for comment in self.comments if comment.parent_id is None and comment.resolved_at is None
+        )
+
+
+def writing_page(section: Section, user: User) -> list[PartView]:
+    """The shared text then one part per active partner, each with what this person may do on it."""
+    consortium = section.consortium
+    partners = [p for p in consortium.partners if p.status == PartnerStatus.ACTIVE]
+    stored = {
+        part.partner_id: part
+        for part in db.session.scalars(select(SectionPart).where(SectionPart.section_id == section.id))
+    }
+    heads = {
+        revision.part_id: revision
+        for revision in db.session.scalars(
+            select(SectionRevision).where(
+                SectionRevision.id.in_([p.head_revision_id for p in stored.values() if p.head_revision_id])
+            )
+        )
+    }
+    authors = _names({r.author_id for r in heads.values() if r.author_id})
+    comments: dict[int, list[SectionComment]] = {}
+    if stored:
+        for comment in db.session.scalars(
+            select(SectionComment)
+            .where(SectionComment.part_id.in_([p.id for p in stored.values()]))
+            .order_by(SectionComment.created_at, SectionComment.id)
+        ):
+            comments.setdefault(comment.part_id, []).append(comment)
+    presence = _presence([p.id for p in stored.values()], user)
+    targets: list[Partner | None] = []
+    if section.scope.has_shared_part:
+        targets.append(None)
+    if section.scope.has_partner_parts:
+        targets.extend(partners)
+    views = []
+    for partner in targets:
+        partner_id = partner.id if partner else None
+        part = stored.get(partner_id) or part_for(section, partner_id)
+        head = heads.get(part.id) if part.id else None
+        content = head.content if head else ""
+        views.append(
+            PartView(
+                part=part,
+                partner=partner,
+                label=_("Texte commun") if partner is None else partner.name,
+                content=content,
+                revision=part.version,
+                length=visible_length(content),
+                limit=section.max_chars if partner is None else section.max_chars_per_partner,
+                can_edit=can_edit_section_part(user, part),
+                status=section.status if partner is None else part.status,
+                last_change_at=head.created_at if head else None,
+                last_change_by=authors.get(head.author_id) if head and head.author_id else None,
+                editors=presence.get(part.id, []) if part.id else [],
+                comments=comments.get(part.id, []) if part.id else [],
+            )
+        )
+    return views
+
+
+def _names(user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())
+
+
+def _presence(part_ids: list[int], user: User) -> dict[int, list[tuple[str, datetime]]]:
+    """Who else is editing each part right now: « name (partner) » and since when."""
+    if not part_ids:
+        return {}
+    since = utcnow() - PRESENCE_EXPIRY
+    rows = db.session.execute(
+        select(EditingPresence.part_id, EditingPresence.started_at, User.name, RoleGrant.partner_id)
+        .join(User, User.id == EditingPresence.user_id)
+        .join(SectionPart, SectionPart.id == EditingPresence.part_id)
+        .join(Section, Section.id == SectionPart.section_id)
+        .outerjoin(
+            RoleGrant,
+            (RoleGrant.user_id == EditingPresence.user_id)
+            & (RoleGrant.consortium_id == Section.consortium_id),
+        )
+        .where(
+            EditingPresence.part_id.in_(part_ids),
+            EditingPresence.seen_at >= since,
+            EditingPresence.user_id != user.id,
+        )
+        .order_by(EditingPresence.started_at)
+    ).all()
+    partners = {
+        partner.id: partner.name
+        for partner in db.session.scalars(select(Partner).where(Partner.id.in_({r[3] for r in rows if r[3]})))
+    }
+    result: dict[int, list[tuple[str, datetime]]] = {}
+    for part_id, started_at, name, partner_id in rows:
+        label = f"{name} ({partners[partner_id]})" if partner_id in partners else name
+        result.setdefault(part_id, []).append((label, started_at))
+    return result
+
+
+def editors_of(part: SectionPart, user: User) -> list[tuple[str, datetime]]:
+    """Who else is editing this part right now (advisory)."""
+    if not part.id:
+        return []
+    return _presence([part.id], user).get(part.id, [])
+
+
+def heartbeat(section: Section, partner_id: int | None, *, by: User) -> SectionPart:
+    """Note that this person is editing the part now (started when the last presence expired)."""
+    part = ensure_part(section, partner_id)
+    if not can_edit_section_part(by, part):
+        raise NotAllowed(_("Vous ne pouvez pas modifier ce texte."))
+    now = utcnow()
+    presence = db.session.scalar(
+        select(EditingPresence).where(EditingPresence.part_id == part.id, EditingPresence.user_id == by.id)
+    )
+    if presence is None:
+        db.session.add(EditingPresence(part_id=part.id, user_id=by.id, started_at=now, seen_at=now))
+    else:
+        if presence.seen_at < now - PRESENCE_EXPIRY:
+            presence.started_at = now
+        presence.seen_at = now
+    db.session.flush()
+    return part
+
+
+def leave(section: Section, partner_id: int | None, *, by: User) -> None:
+    """This person closed the page: no longer shown as editing."""
+    part = find_part(section, partner_id)
+    if part is None:
+        return
+    presence = db.session.scalar(
+        select(EditingPresence).where(EditingPresence.part_id == part.id, EditingPresence.user_id == by.id)
+    )
+    if presence is not None:
+        db.session.delete(presence)
+        db.session.flush()
+
+
+def can_set_status(user: User, section: Section, partner_id: int | None, status: SectionStatus) -> bool:
+    """Writers move their text along; only the coordination validates or takes a validation back."""
+    part = part_for(section, partner_id)
+    current = section.status if partner_id is None else part.status
+    if SectionStatus.VALIDATED in (status, current):
+        return can_manage_consortium(user, section.consortium)
+    return can_edit_section_part(user, part)
+
+
+def set_status(section: Section, partner_id: int | None, status: SectionStatus, *, by: User) -> bool:
+    """Change the status of the shared text (the section's) or of a partner's part; False if unchanged."""
+    if not can_set_status(by, section, partner_id, status):
+        if status == SectionStatus.VALIDATED:
+            raise NotAllowed(_("Seule la coordination valide une section."))
+        raise NotAllowed(_("Vous ne pouvez pas changer le statut de ce texte."))
+    part = ensure_part(section, partner_id)
+    current = section.status if partner_id is None else part.status
+    if status == current:
+        return False
+    if status in (SectionStatus.IN_REVIEW, SectionStatus.VALIDATED):
+        head = db.session.get(SectionRevision, part.head_revision_id) if part.head_revision_id else None
+        length = visible_length(head.content) if head else 0
+        limit = section.max_chars if partner_id is None else section.max_chars_per_partner
+        if limit is not None and length > limit:
+            raise Invalid(
+                _(
+                    "Le texte fait %(length)s caractères pour %(limit)s autorisés : "
+                    "raccourcissez-le avant de le proposer à la relecture.",
+                    length=_thousands(length),
+                    limit=_thousands(limit),
+                )
+            )
+    if partner_id is None:
+        section.status = status
+    else:
+        part.status = status
+    record_event(
+        "section.status_changed",
+        actor_id=by.id,
+        consortium_id=section.consortium_id,
+        section=section.code,
+        partner_id=partner_id,
+        old=current.value,
+        new=status.value,
+    )
+    db.session.flush()
+    return True
+
+
+def _thousands(value: int) -> str:
+    return f"{value:,}".replace(",", "\u202f")
+
+
+def writer_choices(consortium: Consortium) -> tuple[list[Partner], list[User]]:
+    """Who may lead the writing of a section: the active partners and the consortium's people."""
+    partners = [p for p in consortium.partners if p.status == PartnerStatus.ACTIVE]
+    users = list(
+        db.session.scalars(
+            select(User)
+            .join(RoleGrant, RoleGrant.user_id == User.id)
+            .where(RoleGrant.consortium_id == consortium.id, User.active.is_(True))
+            .order_by(User.name)
+        )
+    )
+    return partners, users
+
+
+def assign_writer(
+    section: Section,
+    *,
+    partner_id: int | None,
+    user_id: int | None,
+    due_date: date | None,
+    by: User,
+) -> bool:
+    """Name the lead writer (a partner, a person, or both) and the internal due date; False if unchanged."""
+    consortium = section.consortium
+    if not can_manage_consortium(by, consortium):
+        raise NotAllowed(_("Seule la coordination désigne les rédacteurs."))
+    partners, users = writer_choices(consortium)
+    if partner_id is not None and partner_id not in {p.id for p in partners}:
+        raise Invalid(_("Choisissez un membre actif du consortium."))
+    if user_id is not None and user_id not in {u.id for u in users}:
+        raise Invalid(_("Choisissez une personne du consortium."))
+    old = {
+        "writer_partner_id": section.writer_partner_id,
+        "writer_user_id": section.writer_user_id,
+        "due_date": section.due_date.isoformat() if section.due_date else None,
+    }
+    new = {
+        "writer_partner_id": partner_id,
+        "writer_user_id": user_id,
+        "due_date": due_date.isoformat() if due_date else None,
+    }
+    if old == new:
+        return False
+    section.writer_partner_id = partner_id
+    section.writer_user_id = user_id
+    section.due_date = due_date
+    record_event(
+        "section.writer_assigned",
+        actor_id=by.id,
+        consortium_id=consortium.id,
+        section=section.code,
+        old=old,
+        new=new,
+    )
+    db.session.flush()
+    return True
+
+
+def can_read_section(user: User, section: Section) -> bool:
+    """Everyone who sees the consortium reads its sections."""
+    return can_view_consortium(user, section.consortium)
+
+
+# Screen readers and printouts get the change in words, not only in colour or strike-through.
+_CUE = '<span class="visually-hidden">{}</span>'
+_WORD = re.compile(r"\s+|[^\s]+")
+
+
+def word_diff(theirs_html: str, mine_html: str) -> tuple[Markup, Markup]:
+    """Both texts with word-level differences: removed words in <del>, added words in <ins>."""
+    theirs = _WORD.findall(html_to_text(theirs_html))
+    mine = _WORD.findall(html_to_text(mine_html))
+    left: list[str] = []
+    right: list[str] = []
+    matcher = difflib.SequenceMatcher(a=theirs, b=mine, autojunk=False)
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        a_text = escape("".join(theirs[a1:a2]))
+        b_text = escape("".join(mine[b1:b2]))
+        if tag == "equal":
+            left.append(a_text)
+            right.append(b_text)
+            continue
+        if a_text:
+            left.append(f"<del>{_CUE.format('[retiré : ')}{a_text}{_CUE.format(']')}</del>")
+        if b_text:
+            right.append(f"<ins>{_CUE.format('[ajouté : ')}{b_text}{_CUE.format(']')}</ins>")
+    return Markup("".join(left)), Markup("".join(right))

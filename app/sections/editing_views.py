@@ -1,0 +1,325 @@
+"""The writing pages: sections summary, one section's texts, statuses, lead writer, comments, presence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.consortia.models import Consortium, Partner
+from app.consortia.services import visible_consortium
+from app.errors import DomainError, Invalid, NotFound
+from app.extensions import db
+from app.permissions import can_edit_section_part, can_manage_consortium
+from app.sections import comments, editing
+from app.sections.editing_forms import CommentForm, TextForm, WriterForm
+from app.sections.models import SECTION_STATUS_LABELS, Section, SectionStatus
+from app.security import checks_csrf_in_form
+
+bp = Blueprint("sections", __name__)
+
+# The history pages are built alongside; the brief named the first, the code has the second.
+HISTORY_ENDPOINTS = ("section_history.index", "section_history.history_page")
+EXPIRED = "Votre session a expiré. Votre texte est conservé ci-dessous : enregistrez à nouveau."
+EXPIRED_COMMENT = "Votre session a expiré. Votre commentaire est conservé ci-dessous : publiez-le à nouveau."
+EXPIRED_FORM = "Votre session a expiré. Vos choix sont conservés : validez à nouveau."
+
+
+def _load(slug: str, code: str) -> tuple[Consortium, Section]:
+    consortium = visible_consortium(slug, current_user)
+    try:
+        return consortium, editing.section_of(consortium, code)
+    except NotFound:
+        abort(404)
+
+
+def _partner_arg(consortium: Consortium) -> Partner | None:
+    raw = request.values.get("partenaire", "")
+    if not raw:
+        return None
+    if not raw.isdecimal():
+        abort(404)
+    try:
+        return editing.partner_of(consortium, int(raw))
+    except NotFound:
+        abort(404)
+
+
+def _back(section: Section, partner: Partner | None, anchor: str | None = None) -> ResponseReturnValue:
+    key = anchor or ("commun" if partner is None else f"membre-{partner.id}")
+    return redirect(url_for(".edit", slug=section.consortium.slug, code=section.code, _anchor=key), 303)
+
+
+@bp.get("/consortia/<slug>/redaction")
+def index(slug: str) -> ResponseReturnValue:
+    """Rédaction: every section with its status, writer, length, last change and open comments."""
+    consortium = visible_consortium(slug, current_user)
+    return render_template(
+        "sections/index.html", consortium=consortium, summary=editing.section_summary(consortium)
+    )
+
+
+def _render_edit(
+    consortium: Consortium,
+    section: Section,
+    *,
+    typed: dict[str, Any] | None = None,
+    comment_form: CommentForm | None = None,
+    writer_form: WriterForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    parts = editing.writing_page(section, current_user)
+    manager = can_manage_consortium(current_user, consortium)
+    if writer_form is None:
+        writer_form = WriterForm(formdata=None)
+        writer_form.partner.data = section.writer_partner_id
+        writer_form.user.data = section.writer_user_id
+        writer_form.due_date.data = section.due_date
+    partners, users = editing.writer_choices(consortium)
+    writer_form.partner.choices = [(None, _("— aucun —")), *((p.id, p.name) for p in partners)]
+    writer_form.user.choices = [(None, _("— personne —")), *((u.id, u.name) for u in users)]
+    return render_template(
+        "sections/edit.html",
+        consortium=consortium,
+        section=section,
+        parts=parts,
+        manager=manager,
+        writer_form=writer_form,
+        comment_form=comment_form,
+        typed=typed or {},
+        mention_choices=comments.mention_choices(section),
+        status_labels=SECTION_STATUS_LABELS,
+        statuses=editing.STATUS_ORDER,
+        can_set_status=lambda partner_id, value: editing.can_set_status(
+            current_user, section, partner_id, value
+        ),
+        can_resolve=lambda comment: comments.can_resolve(current_user, comment),
+        history_endpoint=next(
+            (name for name in HISTORY_ENDPOINTS if name in current_app.view_functions), None
+        ),
+        api_available=_api_available(),
+        user_names=_user_names(parts),
+    ), status
+
+
+def _api_available() -> bool:
+    """The sections API (built alongside) answers PUT: the editor's autosave can use it."""
+    return any(
+        rule.rule.endswith("/sections/<code>") and "PUT" in (rule.methods or ())
+        for rule in current_app.url_map.iter_rules()
+    )
+
+
+def _user_names(parts: list[editing.PartView]) -> dict[int, str]:
+    """The names of the comments' authors and resolvers, in one query."""
+    ids = {c.author_id for part in parts for c in part.comments if c.author_id}
+    ids |= {c.resolved_by_id for part in parts for c in part.comments if c.resolved_by_id}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+    return {row.id: row.name for row in rows}
+
+
+@bp.get("/consortia/<slug>/redaction/<code>")
+def edit(slug: str, code: str) -> ResponseReturnValue:
+    """Une section: guidance, limit, the shared text and each partner's part, comments and status."""
+    consortium, section = _load(slug, code)
+    return _render_edit(consortium, section)
+
+
+@bp.post("/consortia/<slug>/redaction/<code>/texte")
+@checks_csrf_in_form
+def save(slug: str, code: str) -> ResponseReturnValue:
+    """Save a text typed without JavaScript; a stale base revision shows both versions side by side."""
+    from app.sections.saving import save_part  # built alongside: the one save path of every text
+
+    consortium, section = _load(slug, code)
+    partner = _partner_arg(consortium)
+    part = editing.part_for(section, partner.id if partner else None)
+    if not can_edit_section_part(current_user, part):
+        abort(403)
+    form = TextForm()
+    key = "commun" if partner is None else f"membre-{partner.id}"
+    typed = {"key": key, "content": form.content.data or "", "base_revision": form.base_revision.data}
+    if form.csrf_token.errors or not form.validate_on_submit():
+        if form.csrf_token.errors:
+            typed["error"] = _(EXPIRED)
+            return _render_edit(consortium, section, typed=typed, status=400)
+        messages = [m for field in (form.content, form.base_revision) for m in field.errors]
+        typed["error"] = " ".join(str(m) for m in messages) or _("Le texte n'a pas pu être lu.")
+        return _render_edit(consortium, section, typed=typed, status=422)
+    base = form.base()
+    if base is None:
+        typed["error"] = _("La version de départ est illisible : rechargez la page.")
+        return _render_edit(consortium, section, typed=typed, status=422)
+    try:
+        result = save_part(section, partner, form.content.data or "", base_revision=base, by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status_code == 403:
+            abort(403)
+        typed["error"] = str(error)
+        return _render_edit(consortium, section, typed=typed, status=422)
+    db.session.commit()
+    if result.conflict is not None:
+        theirs, mine = editing.word_diff(result.conflict.current_content, form.content.data or "")
+        return render_template(
+            "sections/conflict.html",
+            consortium=consortium,
+            section=section,
+            partner=partner,
+            conflict=result.conflict,
+            mine=form.content.data or "",
+            theirs_diff=theirs,
+            mine_diff=mine,
+        ), 409
+    if result.merged:
+        flash(_("Vos modifications ont été fusionnées avec celles d'une autre personne."), "success")
+    else:
+        flash(_("Texte enregistré."), "success")
+    return _back(section, partner)
+
+
+@bp.post("/consortia/<slug>/redaction/<code>/statut")
+def set_status(slug: str, code: str) -> ResponseReturnValue:
+    """Move the shared text (the section) or a partner's part to another status."""
+    consortium, section = _load(slug, code)
+    partner = _partner_arg(consortium)
+    try:
+        status = SectionStatus(request.form.get("status", ""))
+    except ValueError:
+        flash(_("Choisissez un statut de la liste."), "danger")
+        return _back(section, partner)
+    try:
+        changed = editing.set_status(section, partner.id if partner else None, status, by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status_code == 403:
+            abort(403)
+        flash(str(error), "danger")
+        return _back(section, partner)
+    db.session.commit()
+    if changed:
+        flash(_("Statut : « %(label)s ».", label=SECTION_STATUS_LABELS[status]), "success")
+    return _back(section, partner)
+
+
+@bp.post("/consortia/<slug>/redaction/<code>/redacteur")
+@checks_csrf_in_form
+def assign_writer(slug: str, code: str) -> ResponseReturnValue:
+    """Name the lead writer of the section and its internal due date (coordination)."""
+    consortium, section = _load(slug, code)
+    if not can_manage_consortium(current_user, consortium):
+        abort(403)
+    form = WriterForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            form.form_errors.append(_(EXPIRED_FORM))
+            return _render_edit(consortium, section, writer_form=form, status=400)
+        if form.due_date.errors:
+            form.due_date.errors = [_("Indiquez une date au format jj/mm/aaaa.")]
+        return _render_edit(consortium, section, writer_form=form, status=422)
+    try:
+        changed = editing.assign_writer(
+            section,
+            partner_id=form.partner.data,
+            user_id=form.user.data,
+            due_date=form.due_date.data,
+            by=current_user,
+        )
+    except Invalid as error:
+        db.session.rollback()
+        form.form_errors.append(str(error))
+        return _render_edit(consortium, section, writer_form=form, status=422)
+    db.session.commit()
+    flash(_("Rédaction confiée.") if changed else _("Aucun changement à enregistrer."), "success")
+    return _back(section, None, "redaction")
+
+
+@bp.post("/consortia/<slug>/redaction/<code>/commentaires")
+@checks_csrf_in_form
+def add_comment(slug: str, code: str) -> ResponseReturnValue:
+    """Post a comment on a part, or a reply to a thread."""
+    consortium, section = _load(slug, code)
+    partner = _partner_arg(consortium)
+    form = CommentForm()
+    key = "commun" if partner is None else f"membre-{partner.id}"
+    form.meta.part_key = key
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            form.form_errors.append(_(EXPIRED_COMMENT))
+            return _render_edit(consortium, section, comment_form=form, status=400)
+        return _render_edit(consortium, section, comment_form=form, status=422)
+    parent = None
+    if form.parent.data:
+        if not form.parent.data.isdecimal():
+            abort(404)
+        try:
+            parent = comments.comment_of(section, int(form.parent.data))
+        except NotFound:
+            abort(404)
+    try:
+        comment = comments.add_comment(
+            section,
+            partner.id if partner else None,
+            form.body.data or "",
+            mentions=list(form.mentions.data or []),
+            parent=parent,
+            by=current_user,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        if error.status_code == 403:
+            abort(403)
+        form.body.errors = [*form.body.errors, str(error)]
+        return _render_edit(consortium, section, comment_form=form, status=422)
+    db.session.commit()
+    flash(_("Commentaire publié."), "success")
+    return _back(section, partner, f"commentaire-{comment.id}")
+
+
+@bp.post("/consortia/<slug>/redaction/<code>/commentaires/<int:comment_id>/resolution")
+def resolve_comment(slug: str, code: str, comment_id: int) -> ResponseReturnValue:
+    """Resolve a thread, or reopen it."""
+    _consortium, section = _load(slug, code)
+    try:
+        comment = comments.comment_of(section, comment_id)
+    except NotFound:
+        abort(404)
+    resolved = request.form.get("action") != "reopen"
+    try:
+        comments.set_resolved(comment, resolved, by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status_code == 403:
+            abort(403)
+        flash(str(error), "danger")
+        return _back(section, comment.part.partner, f"commentaire-{comment.id}")
+    db.session.commit()
+    flash(_("Fil de discussion résolu.") if resolved else _("Fil de discussion rouvert."), "success")
+    return _back(section, comment.part.partner, f"commentaire-{comment.id}")
+
+
+@bp.post("/consortia/<slug>/redaction/<code>/presence")
+def presence(slug: str, code: str) -> ResponseReturnValue:
+    """Heartbeat of the writing page: note who edits which text, answer who else does (advisory)."""
+    consortium, section = _load(slug, code)
+    if request.values.get("partenaire") is not None or request.values.get("commun"):
+        partner = _partner_arg(consortium)
+        partner_id = partner.id if partner else None
+        try:
+            if request.values.get("depart"):
+                editing.leave(section, partner_id, by=current_user)
+            else:
+                editing.heartbeat(section, partner_id, by=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            return jsonify(error="forbidden", message=str(error)), error.status_code
+        db.session.commit()
+    others = {view.key: view.editor_lines for view in editing.writing_page(section, current_user)}
+    return jsonify(editors=others)
