@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String
@@ -29,3 +30,14 @@ class AuditEvent(Base):
 def record_event(kind: str, *, actor_id: int | None, consortium_id: int | None = None, **data: Any) -> None:
     """Add an audit event to the session (flushed with the change it describes)."""
     db.session.add(AuditEvent(kind=kind, actor_id=actor_id, consortium_id=consortium_id, data=data))
+
+
+def audit_value(value: Any) -> Any:
+    """A value as the audit log's JSON keeps it."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [audit_value(item) for item in value]
+    return value

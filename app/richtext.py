@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from html.parser import HTMLParser
+from typing import Final
 
 import nh3
 
@@ -62,7 +63,7 @@ _MAX_PASSES = 4
 
 # C0 controls except tab, line feed and carriage return, DEL and the C1 controls. NUL is refused
 # by PostgreSQL; the others are invisible garbage pasted from word processors.
-_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_CHARACTERS: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _WHITESPACE = re.compile(r"\s+")
 # What HTML itself collapses: ASCII whitespace only, so that French non-breaking spaces survive.
 _HTML_WHITESPACE = re.compile("[ \t\n\r\f]+")
@@ -76,7 +77,7 @@ _CELL_TAGS = frozenset({"td", "th"})
 def _clean(html: str, cleaner: nh3.Cleaner = _CLEANER) -> str:
     # Controls are removed before parsing (so they cannot hide a tag) and after (character
     # references such as "&#1;" decode into them).
-    return _CONTROL_CHARACTERS.sub("", cleaner.clean(_CONTROL_CHARACTERS.sub("", html)))
+    return CONTROL_CHARACTERS.sub("", cleaner.clean(CONTROL_CHARACTERS.sub("", html)))
 
 
 def sanitize_html(html: str) -> str:

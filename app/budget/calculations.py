@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
+from typing import Final, Literal, get_args
 
 from babel.numbers import format_decimal
 from flask_babel import gettext as _
@@ -21,7 +22,9 @@ from app.money import CENT, format_eur, format_share, from_cents, to_cents
 
 ZERO = Decimal("0.00")
 TENTH = Decimal("0.1")
-FUNDER_GROUPS = ("etat", "ue", "collectivites", "autres_publics", "prives", "autofinancement")
+# The exchange format's funder groups; `app.budget.models.FunderGroup` is their database enum.
+FunderGroup = Literal["etat", "ue", "collectivites", "autres_publics", "prives", "autofinancement"]
+FUNDER_GROUPS: Final[tuple[str, ...]] = get_args(FunderGroup)
 NATIONAL_FUNDER_GROUPS = frozenset({"etat", "ue"})  # everything else counts as local co-funding
 PARTICIPANTS_INDICATOR = "entrees"
 SHARED_SCOPES = frozenset({"shared", "shared_and_per_partner"})

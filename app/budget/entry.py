@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.audit import record_event
+from app.audit import audit_value, record_event
 from app.auth.models import User
 from app.budget import calculations as calc
 from app.budget import figures, sign_off
@@ -211,10 +211,6 @@ def _write(table: _Table, partner: Partner, edits: Iterable[CellEdit], by: User)
     return changes
 
 
-def _plain(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
-
-
 def _audit(
     kind: str, partner: Partner, by: User, change: Change, names: Sequence[str], keys: Sequence[str]
 ) -> None:
@@ -224,9 +220,9 @@ def _audit(
         actor_id=by.id,
         consortium_id=partner.consortium_id,
         partner=partner.code,
-        **{name: _plain(value) for name, value in zip(keys, change.key, strict=True)},
-        old={name: _plain(value) for name, value in old.items()},
-        new={name: _plain(value) for name, value in zip(names, change.new, strict=True)},
+        **{name: audit_value(value) for name, value in zip(keys, change.key, strict=True)},
+        old={name: audit_value(value) for name, value in old.items()},
+        new={name: audit_value(value) for name, value in zip(names, change.new, strict=True)},
     )
 
 

@@ -7,9 +7,10 @@ so a save writes only the cells this person changed, each conditionally on its v
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,6 +19,8 @@ from wtforms import BooleanField
 
 from app.budget.entry import ZERO, CellEdit, Key
 from app.money import InvalidAmount, parse_amount
+
+Cell = TypeVar("Cell", Decimal, int)
 
 _GROUPED = re.compile(r"[0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3})+")
 
@@ -61,11 +64,11 @@ def _amount_or_zero(text: str) -> Decimal:
     return ZERO if not text.strip() else parse_amount(text)
 
 
-def _original(parse: object, text: str | None) -> object:
+def _original(parse: Callable[[str], Cell], text: str | None) -> Cell | None:
     if text is None:
         return None
     try:
-        return parse(text)  # type: ignore[operator]
+        return parse(text)
     except (InvalidAmount, InvalidCount):
         return None
 
@@ -94,9 +97,19 @@ def budget_cell_name(key: Key) -> str:
 
 def read_budget(formdata: Mapping[str, str], keys: Iterable[Key]) -> GridInput:
     """Read the budget grid's cells (only the declared ones) through the strict amount parser."""
+    return _read_cells(formdata, keys, budget_cell_name, _amount_or_zero)
+
+
+def _read_cells(
+    formdata: Mapping[str, str],
+    keys: Iterable[Key],
+    name_of: Callable[[Key], str],
+    parse: Callable[[str], Cell],
+) -> GridInput:
+    """Read a grid of one value per cell (only the declared cells), each through the parser."""
     result = GridInput()
     for key in keys:
-        name = budget_cell_name(key)
+        name = name_of(key)
         if f"m-{name}" not in formdata:
             continue
         text = formdata[f"m-{name}"][:100]
@@ -106,15 +119,13 @@ def read_budget(formdata: Mapping[str, str], keys: Iterable[Key]) -> GridInput:
         if original is not None:
             result.originals[name] = original[:100]
         try:
-            amount = _amount_or_zero(text)
-        except InvalidAmount as error:
+            value = parse(text)
+        except (InvalidAmount, InvalidCount) as error:
             result.errors[name] = str(error)
             continue
-        before = _original(_amount_or_zero, original)
+        before = _original(parse, original)
         result.edits.append(
-            CellEdit(
-                key, (amount,), result.versions[name], (before,) if isinstance(before, Decimal) else None
-            )
+            CellEdit(key, (value,), result.versions[name], (before,) if before is not None else None)
         )
     return result
 
@@ -164,27 +175,11 @@ def read_staff(formdata: Mapping[str, str], functions: Iterable[str]) -> GridInp
     return result
 
 
+def indicator_cell_name(key: Key) -> str:
+    """The field name of an indicator target: m-<code>-<year>."""
+    return f"{key[0]}-{key[1]}"
+
+
 def read_indicators(formdata: Mapping[str, str], keys: Iterable[Key]) -> GridInput:
     """Read the indicator targets: non-negative whole numbers."""
-    result = GridInput()
-    for key in keys:
-        code, year = key
-        name = f"{code}-{year}"
-        if f"m-{name}" not in formdata:
-            continue
-        text = formdata[f"m-{name}"][:100]
-        result.texts[name] = text
-        result.versions[name] = _version(formdata, name)
-        original = formdata.get(f"o-{name}")
-        if original is not None:
-            result.originals[name] = original[:100]
-        try:
-            value = parse_count(text)
-        except InvalidCount as error:
-            result.errors[name] = str(error)
-            continue
-        before = _original(parse_count, original)
-        result.edits.append(
-            CellEdit(key, (value,), result.versions[name], (before,) if isinstance(before, int) else None)
-        )
-    return result
+    return _read_cells(formdata, keys, indicator_cell_name, parse_count)

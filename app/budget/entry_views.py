@@ -17,6 +17,7 @@ from app.budget.entry_forms import (
     GridInput,
     SignOffForm,
     budget_cell_name,
+    indicator_cell_name,
     read_budget,
     read_indicators,
     read_staff,
@@ -310,10 +311,6 @@ def indicators(slug: str, partner_code: str) -> ResponseReturnValue:
     return _render_indicators(consortium, partner, GridInput(), GridForm(formdata=None))
 
 
-def _indicator_name(key: entry.Key) -> str:
-    return f"{key[0]}-{key[1]}"
-
-
 def _render_indicators(
     consortium: Consortium,
     partner: Partner,
@@ -326,14 +323,14 @@ def _render_indicators(
     texts, versions, originals = {}, {}, {}
     values = dict(grid.values)
     for key in grid.editable_keys():
-        name = _indicator_name(key)
+        name = indicator_cell_name(key)
         stored = str(grid.values[key]) if key in grid.values else ""
         texts[name] = typed.texts.get(name, stored)
         versions[name] = typed.versions.get(name, grid.versions.get(key, 0))
         originals[name] = typed.originals.get(name, stored)
     for edit in typed.edits:
         values[edit.key] = edit.value[0]
-    warnings = {_indicator_name(key): message for key, message in grid.above_parent(values).items()}
+    warnings = {indicator_cell_name(key): message for key, message in grid.above_parent(values).items()}
     return (
         render_template(
             "commitments/indicators.html",
@@ -351,7 +348,7 @@ def _render_indicators(
             },
             conflicts=conflicts or {},
             form=form,
-            name_of=_indicator_name,
+            name_of=indicator_cell_name,
         ),
         status,
     )
@@ -375,7 +372,7 @@ def save_indicators(slug: str, partner_code: str) -> ResponseReturnValue:
         changes = entry.save_indicators(partner, typed.edits, by=current_user)
     except entry.GridConflict as error:
         db.session.rollback()
-        messages, versions = _conflict_messages(error, _indicator_name, entry.describe_count)
+        messages, versions = _conflict_messages(error, indicator_cell_name, entry.describe_count)
         typed.versions.update(versions)
         form.form_errors.append(str(error))
         return _render_indicators(consortium, partner, typed, form, messages, 409)

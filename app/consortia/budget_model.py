@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import delete, exists, func, select
 
@@ -18,6 +19,7 @@ from app.audit import record_event
 from app.auth.models import User
 from app.budget.models import AmountKind, BudgetAmount, ExpenseCategory, Funder, FunderGroup, SignOff
 from app.consortia.models import Consortium, Organisation, Partner
+from app.consortia.services import require_manager
 from app.consortia.validation import (
     MAX_SLUG_LENGTH,
     MAX_TITLE_LENGTH,
@@ -26,9 +28,11 @@ from app.consortia.validation import (
     clean_line,
     slug_from,
 )
-from app.errors import Invalid, NotAllowed
+from app.errors import Invalid
 from app.extensions import db
-from app.permissions import can_manage_consortium
+
+# Only the coordination changes the settings and the budget model.
+SETTINGS_REFUSAL = _l("Seule la coordination du consortium peut modifier ses paramètres.")
 
 # --- Reading --------------------------------------------------------------------------------------
 
@@ -77,12 +81,6 @@ def signed_off_partners(consortium: Consortium) -> int:
 
 
 # --- Guards shared with the settings --------------------------------------------------------------
-
-
-def require_manager(consortium: Consortium, by: User) -> None:
-    """Refuse anyone but the consortium's coordination: only it changes the settings and the model."""
-    if not can_manage_consortium(by, consortium):
-        raise NotAllowed(_("Seule la coordination du consortium peut modifier ses paramètres."))
 
 
 def blocking_amounts(consortium: Consortium, *conditions: Any) -> list[str]:
@@ -158,15 +156,17 @@ def _renumber(rows: Sequence[ExpenseCategory | Funder]) -> None:
         row.position = position
 
 
-def _moved(rows: list[Any], code: str, offset: int) -> tuple[int, int] | None:
-    """Move the row one place up (-1) or down (+1) in the list; its old and new index, or None."""
-    index = next(i for i, row in enumerate(rows) if row.code == code)
+def _move(consortium: Consortium, rows: list[Any], code: str, offset: int, kind: str, *, by: User) -> None:
+    """Move the row one place up (-1) or down (+1), logged as `kind`; a row at either end stays put."""
+    index = rows.index(_find(rows, code))
     target = index + offset
-    if offset not in (-1, 1) or not 0 <= target < len(rows):
-        return None
-    rows[index], rows[target] = rows[target], rows[index]
-    _renumber(rows)
-    return index, target
+    if offset in (-1, 1) and 0 <= target < len(rows):
+        rows[index], rows[target] = rows[target], rows[index]
+        _renumber(rows)
+        record_event(
+            kind, actor_id=by.id, consortium_id=consortium.id, code=code, old=index + 1, new=target + 1
+        )
+    db.session.flush()
 
 
 def _find(rows: Sequence[Any], code: str) -> Any:
@@ -178,7 +178,7 @@ def _find(rows: Sequence[Any], code: str) -> Any:
 
 def add_category(consortium: Consortium, label: str, *, by: User) -> ExpenseCategory:
     """Add a typed expense category at the end of the model."""
-    require_manager(consortium, by)
+    require_manager(consortium, by, SETTINGS_REFUSAL)
     rows = categories_of(consortium)
     label = clean_line(label)
     errors = Errors()
@@ -205,7 +205,7 @@ def add_category(consortium: Consortium, label: str, *, by: User) -> ExpenseCate
 
 def rename_category(consortium: Consortium, code: str, label: str, *, by: User) -> None:
     """Change a category's label (always allowed: amounts are kept by code)."""
-    require_manager(consortium, by)
+    require_manager(consortium, by, SETTINGS_REFUSAL)
     rows = categories_of(consortium)
     category = _find(rows, code)
     label = clean_line(label)
@@ -227,25 +227,13 @@ def rename_category(consortium: Consortium, code: str, label: str, *, by: User) 
 
 def move_category(consortium: Consortium, code: str, offset: int, *, by: User) -> None:
     """Move a category one place up (-1) or down (+1)."""
-    require_manager(consortium, by)
-    rows = categories_of(consortium)
-    _find(rows, code)
-    moved = _moved(rows, code, offset)
-    if moved is not None:
-        record_event(
-            "budget_model.category_moved",
-            actor_id=by.id,
-            consortium_id=consortium.id,
-            code=code,
-            old=moved[0] + 1,
-            new=moved[1] + 1,
-        )
-    db.session.flush()
+    require_manager(consortium, by, SETTINGS_REFUSAL)
+    _move(consortium, categories_of(consortium), code, offset, "budget_model.category_moved", by=by)
 
 
 def remove_category(consortium: Consortium, code: str, *, by: User) -> None:
     """Remove a category, unless amounts are entered in it or the indirect-cost rule relies on it."""
-    require_manager(consortium, by)
+    require_manager(consortium, by, SETTINGS_REFUSAL)
     rows = categories_of(consortium)
     category = _find(rows, code)
     if code == consortium.indirect_category:
@@ -297,7 +285,7 @@ def remove_category(consortium: Consortium, code: str, *, by: User) -> None:
 
 def add_funder(consortium: Consortium, label: str, group: FunderGroup, *, by: User) -> Funder:
     """Add a funder at the end of the model."""
-    require_manager(consortium, by)
+    require_manager(consortium, by, SETTINGS_REFUSAL)
     rows = funders_of(consortium)
     label = clean_line(label)
     errors = Errors()
@@ -325,7 +313,7 @@ def add_funder(consortium: Consortium, label: str, group: FunderGroup, *, by: Us
 
 def update_funder(consortium: Consortium, code: str, label: str, group: FunderGroup, *, by: User) -> None:
     """Change a funder's label and group (always allowed: amounts are kept by code)."""
-    require_manager(consortium, by)
+    require_manager(consortium, by, SETTINGS_REFUSAL)
     rows = funders_of(consortium)
     funder = _find(rows, code)
     label = clean_line(label)
@@ -352,25 +340,13 @@ def update_funder(consortium: Consortium, code: str, label: str, group: FunderGr
 
 def move_funder(consortium: Consortium, code: str, offset: int, *, by: User) -> None:
     """Move a funder one place up (-1) or down (+1)."""
-    require_manager(consortium, by)
-    rows = funders_of(consortium)
-    _find(rows, code)
-    moved = _moved(rows, code, offset)
-    if moved is not None:
-        record_event(
-            "budget_model.funder_moved",
-            actor_id=by.id,
-            consortium_id=consortium.id,
-            code=code,
-            old=moved[0] + 1,
-            new=moved[1] + 1,
-        )
-    db.session.flush()
+    require_manager(consortium, by, SETTINGS_REFUSAL)
+    _move(consortium, funders_of(consortium), code, offset, "budget_model.funder_moved", by=by)
 
 
 def remove_funder(consortium: Consortium, code: str, *, by: User) -> None:
     """Remove a funder, unless amounts are entered for it or it is the call's main funder."""
-    require_manager(consortium, by)
+    require_manager(consortium, by, SETTINGS_REFUSAL)
     rows = funders_of(consortium)
     funder = _find(rows, code)
     if code == consortium.call.main_funder:

@@ -15,13 +15,13 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
-from app.audit import record_event
+from app.audit import audit_value, record_event
 from app.auth.models import User
 from app.budget.models import ExpenseCategory, Funder, FunderGroup, IndicatorDefinition, IndicatorKind
 from app.consortia.defaults import FLAT_RATES, IndirectRule, defaults
 from app.consortia.models import Call, Consortium, Organisation, Partner, Role, RoleGrant
-from app.consortia.services import grant_role
-from app.consortia.settings import CallInput, apply_call, audit_value, check_call, check_period, years_between
+from app.consortia.services import find_organisation, grant_role
+from app.consortia.settings import CallInput, apply_call, check_call, check_period, years_between
 from app.consortia.siret import is_valid_siret, normalise_siret
 from app.consortia.validation import (
     MAX_ACRONYM_LENGTH,
@@ -35,7 +35,6 @@ from app.consortia.validation import (
     slug_from,
 )
 from app.errors import NotAllowed
-from app.exchange.importer import find_organisation
 from app.extensions import db
 from app.permissions import can_open_consortium, is_admin
 from app.sections.models import Section, SectionScope

@@ -39,10 +39,10 @@ from app.consortia.models import (
     VolunteerRequest,
     name_key,
 )
-from app.consortia.services import grant_role
+from app.consortia.services import find_organisation, grant_role, require_manager
 from app.consortia.siret import is_valid_siret, normalise_siret
+from app.consortia.validation import visible_line, visible_text
 from app.errors import Conflict, DomainError, Invalid, NotAllowed
-from app.exchange.importer import find_organisation
 from app.extensions import db
 from app.mail.services import public_link, queue_mail
 from app.permissions import can_invite_colleagues, can_manage_consortium, can_manage_invitation
@@ -80,37 +80,21 @@ INVITATION_STATE_LABELS = {
     InvitationState.REVOKED: _l("Annulée"),
 }
 
+_MANAGERS_ONLY = _l("Seule la coordination du consortium peut faire cela.")
+
 REQUEST_STATUS_LABELS = {
     RequestStatus.PENDING: _l("En attente"),
     RequestStatus.ACCEPTED: _l("Acceptée"),
     RequestStatus.DECLINED: _l("Refusée"),
 }
 
-# Direction marks and overrides (U+202E turns "exe.pdf" into "fdp.exe"), the byte-order mark.
-_INVISIBLE = dict.fromkeys([0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF])
 _DEPARTEMENT = re.compile(r"\A(?:0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97[1-8]|IDF)\Z")
-
-
-def clean_line(text: str) -> str:
-    """One line as stored: NFC, no control or direction-override characters, spaces folded."""
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
-    return " ".join("".join(c for c in text if unicodedata.category(c) != "Cc" or c.isspace()).split())
-
-
-def clean_text(text: str) -> str:
-    """A multi-line text as stored: NFC, Unix line breaks, no control or direction-override characters."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").translate(_INVISIBLE)
-    lines = (
-        "".join(c for c in line if unicodedata.category(c) != "Cc" or c == "\t").rstrip()
-        for line in text.split("\n")
-    )
-    return "\n".join(lines).strip()
 
 
 def normalise_departements(text: str) -> str:
     """`93`, or several as `94/91`; accepts « 94, 91 », « 94 et 91 », « idf »."""
     parts: list[str] = []
-    for part in re.split(r"[\s/,;+&]+", clean_line(text).upper()):
+    for part in re.split(r"[\s/,;+&]+", visible_line(text).upper()):
         if part in ("", "ET"):
             continue
         code = f"0{part}" if len(part) == 1 and part.isdigit() else part
@@ -150,7 +134,7 @@ def checked_siret(text: str) -> str | None:
 
 
 def _required_line(value: str, field: str, limit: int, missing: str) -> str:
-    text = clean_line(value)
+    text = visible_line(value)
     if not text:
         raise FieldInvalid(field, missing)
     if len(text) > limit:
@@ -159,7 +143,7 @@ def _required_line(value: str, field: str, limit: int, missing: str) -> str:
 
 
 def _optional_line(value: str, field: str, limit: int) -> str:
-    text = clean_line(value)
+    text = visible_line(value)
     if len(text) > limit:
         raise FieldInvalid(field, _("%(n)d caractères au plus.", n=limit))
     return text
@@ -168,16 +152,11 @@ def _optional_line(value: str, field: str, limit: int) -> str:
 def checked_email(value: str, field: str = "email") -> str:
     """The normalised address, or FieldInvalid saying how it looks wrong."""
     try:
-        return check_email(clean_line(value))
+        return check_email(visible_line(value))
     except Invalid:
         raise FieldInvalid(
             field, _("Adresse e-mail invalide : vérifiez-la (par exemple prenom.nom@plie-exemple.fr).")
         ) from None
-
-
-def _require_manager(user: User, consortium: Consortium) -> None:
-    if not can_manage_consortium(user, consortium):
-        raise NotAllowed(_("Seule la coordination du consortium peut faire cela."))
 
 
 # --- The call for volunteers ----------------------------------------------------------------------
@@ -185,7 +164,7 @@ def _require_manager(user: User, consortium: Consortium) -> None:
 
 def set_volunteering(consortium: Consortium, *, is_open: bool, by: User) -> None:
     """Open or close the consortium's public call for volunteers."""
-    _require_manager(by, consortium)
+    require_manager(consortium, by, _MANAGERS_ONLY)
     if consortium.volunteering_open == is_open:
         return
     consortium.volunteering_open = is_open
@@ -201,8 +180,8 @@ def set_volunteering(consortium: Consortium, *, is_open: bool, by: User) -> None
 
 def set_volunteering_intro(consortium: Consortium, intro: str, *, by: User) -> None:
     """Change the text shown at the top of the public page (plain text, paragraphs kept)."""
-    _require_manager(by, consortium)
-    text = clean_text(intro)
+    require_manager(consortium, by, _MANAGERS_ONLY)
+    text = visible_text(intro)
     if len(text) > 5000:
         raise FieldInvalid("intro", _("%(n)d caractères au plus.", n=5000))
     if text == consortium.volunteering_intro:
@@ -306,13 +285,13 @@ def submit_volunteer_request(consortium: Consortium, data: Volunteering) -> Volu
         departement=departement,
         territory=_optional_line(data.territory, "territory", 300),
         siret=siret,
-        address=clean_text(data.address),
+        address=visible_text(data.address),
         contact_name=contact_name,
         contact_role=_optional_line(data.contact_role, "contact_role", 200),
         email=email,
         participants_per_year=participants,
-        territories_qpv=clean_text(data.territories_qpv),
-        motivation=clean_text(data.motivation),
+        territories_qpv=visible_text(data.territories_qpv),
+        motivation=visible_text(data.motivation),
     )
     try:
         # The partial unique index is the backstop when two submissions cross (double click).
@@ -435,7 +414,7 @@ def _role_description(grant: RoleGrant) -> str:
 def accept_volunteer_request(request: VolunteerRequest, *, by: User) -> Invitation:
     """Admit the organisation (reused if known, else created) and invite the volunteer as its director."""
     consortium = request.consortium
-    _require_manager(by, consortium)
+    require_manager(consortium, by, _MANAGERS_ONLY)
     if request.status != RequestStatus.PENDING:
         raise _already_decided(request)
     grant = _role_of(consortium, request.email)
@@ -522,8 +501,8 @@ def accept_volunteer_request(request: VolunteerRequest, *, by: User) -> Invitati
 def decline_volunteer_request(request: VolunteerRequest, *, by: User, message: str) -> None:
     """Turn the request down with a message, sent to the volunteer by e-mail."""
     consortium = request.consortium
-    _require_manager(by, consortium)
-    text = clean_text(message)
+    require_manager(consortium, by, _MANAGERS_ONLY)
+    text = visible_text(message)
     if not text:
         raise FieldInvalid("message", _("Écrivez un message à la personne : il lui sera envoyé par e-mail."))
     if len(text) > 5000:
@@ -645,6 +624,45 @@ def _new_invitation(
     return invitation, token
 
 
+def _invite(
+    consortium: Consortium,
+    *,
+    role: Role,
+    email: str,
+    name: str,
+    message: str,
+    by: User,
+    logged: dict[str, Any],
+    partner: Partner | None = None,
+    organisation_name: str | None = None,
+    organisation_departement: str = "",
+) -> Invitation:
+    """Create an invitation, log it (with `logged` added to the event) and e-mail it."""
+    invitation, token = _new_invitation(
+        consortium,
+        role=role,
+        email=email,
+        name=name,
+        partner=partner,
+        organisation_name=organisation_name,
+        organisation_departement=organisation_departement,
+        message=visible_text(message)[:5000],
+        by=by,
+    )
+    record_event(
+        "invitation.created",
+        actor_id=by.id,
+        consortium_id=consortium.id,
+        invitation_id=invitation.id,
+        email=email,
+        role=role.value,
+        **logged,
+    )
+    _send_invitation(invitation, token, inviter=by)
+    db.session.flush()
+    return invitation
+
+
 def _send_invitation(invitation: Invitation, token: str, *, inviter: User) -> None:
     consortium = invitation.consortium
     if invitation.volunteer_request_id is not None:
@@ -718,7 +736,7 @@ def invite_organisation(
     by: User,
 ) -> Invitation:
     """Invite an organisation: on acceptance its partner is created and the person becomes its director."""
-    _require_manager(by, consortium)
+    require_manager(consortium, by, _MANAGERS_ONLY)
     organisation = _required_line(
         organisation_name, "organisation_name", 300, _("Indiquez le nom de l'organisation.")
     )
@@ -735,29 +753,17 @@ def invite_organisation(
             ),
         )
     address = _check_invitee(consortium, email)
-    invitation, token = _new_invitation(
+    return _invite(
         consortium,
         role=Role.DIRECTOR,
         email=address,
         name=person,
         organisation_name=organisation,
         organisation_departement=departements,
-        message=clean_text(message)[:5000],
+        message=message,
         by=by,
+        logged={"organisation": organisation, "departement": departements},
     )
-    record_event(
-        "invitation.created",
-        actor_id=by.id,
-        consortium_id=consortium.id,
-        invitation_id=invitation.id,
-        email=address,
-        role=Role.DIRECTOR.value,
-        organisation=organisation,
-        departement=departements,
-    )
-    _send_invitation(invitation, token, inviter=by)
-    db.session.flush()
-    return invitation
 
 
 def invite_person(
@@ -772,7 +778,7 @@ def invite_person(
 ) -> Invitation:
     """Invite someone: a colleague (director or contributor) of a partner, a reader, or a coordinator."""
     if role in (Role.READER, Role.COORDINATOR):
-        _require_manager(by, consortium)
+        require_manager(consortium, by, _MANAGERS_ONLY)
         if role == Role.COORDINATOR:
             partner = consortium.lead_partner
             if partner is None:
@@ -788,27 +794,16 @@ def invite_person(
             raise FieldInvalid("partner", _("« %(name)s » s'est retiré du consortium.", name=partner.name))
     person = _required_line(name, "name", 200, _("Indiquez le nom de la personne invitée."))
     address = _check_invitee(consortium, email)
-    invitation, token = _new_invitation(
+    return _invite(
         consortium,
         role=role,
         email=address,
         name=person,
         partner=partner,
-        message=clean_text(message)[:5000],
+        message=message,
         by=by,
+        logged={"partner": partner.code if partner is not None else None},
     )
-    record_event(
-        "invitation.created",
-        actor_id=by.id,
-        consortium_id=consortium.id,
-        invitation_id=invitation.id,
-        email=address,
-        role=role.value,
-        partner=partner.code if partner is not None else None,
-    )
-    _send_invitation(invitation, token, inviter=by)
-    db.session.flush()
-    return invitation
 
 
 def invitations_for(consortium: Consortium, user: User) -> list[Invitation]:

@@ -1,17 +1,20 @@
-"""Consortia: finding them for a user, with access decided in app.permissions."""
+"""Consortia: finding them (and known organisations) for a user, with access decided in app.permissions."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.audit import record_event
 from app.auth.models import User
-from app.consortia.models import Consortium, Partner, Role, RoleGrant
-from app.errors import Invalid, NotFound
+from app.consortia.models import Consortium, Organisation, Partner, Role, RoleGrant, name_key
+from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
-from app.permissions import can_view_consortium, is_admin
+from app.permissions import can_manage_consortium, can_view_consortium, is_admin
 
 
 def get_consortium(slug: str) -> Consortium | None:
@@ -84,3 +87,30 @@ def grant_role(
     )
     db.session.flush()
     return grant
+
+
+def require_manager(consortium: Consortium, by: User, refusal: str | LazyString) -> None:
+    """Refuse anyone but the consortium's coordination, saying why with `refusal`."""
+    if not can_manage_consortium(by, consortium):
+        raise NotAllowed(str(refusal))
+
+
+def find_organisation(
+    name: str, departement: str, siret: str | None, *, exclude: Collection[int] = ()
+) -> Organisation | None:
+    """An organisation already known by its SIRET, or by its normalised name and département.
+
+    A name match whose SIRET differs from the one given is another body, never the same one.
+    """
+    if siret:
+        found = db.session.scalar(select(Organisation).where(Organisation.siret == siret))
+        if found is not None:
+            return found
+    query = select(Organisation).where(
+        Organisation.name_key == name_key(name), Organisation.departement == departement
+    )
+    if siret:
+        query = query.where(Organisation.siret.is_(None))
+    if exclude:
+        query = query.where(Organisation.id.not_in(list(exclude)))
+    return db.session.scalar(query.order_by(Organisation.id).limit(1))

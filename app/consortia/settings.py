@@ -16,19 +16,20 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 
-from app.audit import record_event
+from app.audit import audit_value, record_event
 from app.auth.models import User
 from app.budget.models import AmountKind, BudgetAmount, ExpenseCategory, IndicatorValue
 from app.consortia.budget_model import (
+    SETTINGS_REFUSAL,
     blocking_amounts,
     categories_of,
     drop_zero_rows,
     funders_of,
     names_in_brief,
-    require_manager,
 )
 from app.consortia.defaults import FLAT_RATES, IndirectRule, defaults
 from app.consortia.models import Call, Consortium, Organisation, Partner
+from app.consortia.services import require_manager
 from app.consortia.validation import MAX_ACRONYM_LENGTH, MAX_TITLE_LENGTH, Errors, check_text, clean_line
 from app.extensions import db
 from app.money import MAX_AMOUNT
@@ -183,17 +184,6 @@ def apply_call(call: Call, source: CallInput) -> dict[str, tuple[Any, Any]]:
     return changes
 
 
-def audit_value(value: Any) -> Any:
-    """A value as the audit log's JSON keeps it."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [audit_value(item) for item in value]
-    return value
-
-
 def _audit_changes(changes: dict[str, tuple[Any, Any]]) -> dict[str, dict[str, Any]]:
     return {name: {"old": audit_value(old), "new": audit_value(new)} for name, (old, new) in changes.items()}
 
@@ -203,7 +193,7 @@ def _audit_changes(changes: dict[str, tuple[Any, Any]]) -> dict[str, dict[str, A
 
 def update_settings(consortium: Consortium, settings: SettingsInput, *, by: User) -> dict[str, Any]:
     """Change the project, its call's rules and the indirect-cost rule, refusing what would orphan figures."""
-    require_manager(consortium, by)
+    require_manager(consortium, by, SETTINGS_REFUSAL)
     errors = Errors()
     title, acronym = clean_line(settings.title), clean_line(settings.acronym)
     check_text(errors, "title", title, maximum=MAX_TITLE_LENGTH)

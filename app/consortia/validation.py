@@ -19,6 +19,8 @@ MAX_TITLE_LENGTH = 300
 MAX_ACRONYM_LENGTH = 60
 
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+# Direction marks and overrides (U+202E turns "exe.pdf" into "fdp.exe"), the byte-order mark.
+_INVISIBLE = dict.fromkeys([0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF])
 
 
 def slug_from(text: str, *, separator: str = "-", max_length: int = MAX_SLUG_LENGTH) -> str:
@@ -36,6 +38,22 @@ def clean_line(text: str) -> str:
 def clean_text(text: str) -> str:
     """A multi-line text as kept: NFC, Windows line ends unified, trimmed."""
     return unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def visible_line(text: str) -> str:
+    """A one-line text from anyone, as stored: `clean_line` less controls and direction overrides."""
+    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    return clean_line("".join(c for c in text if unicodedata.category(c) != "Cc" or c.isspace()))
+
+
+def visible_text(text: str) -> str:
+    """A multi-line text from anyone, as stored: NFC, Unix line breaks, no controls or direction overrides."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").translate(_INVISIBLE)
+    lines = (
+        "".join(c for c in line if unicodedata.category(c) != "Cc" or c == "\t").rstrip()
+        for line in text.split("\n")
+    )
+    return "\n".join(lines).strip()
 
 
 class InvalidFields(Invalid):

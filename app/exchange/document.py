@@ -14,13 +14,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from app.budget.calculations import flat_rate
+from app.budget.calculations import FunderGroup, flat_rate
 
 FORMAT_NAME = "consortium-exchange"
 FORMAT_VERSION = 1
 
 ConsortiumStatus = Literal["draft", "submitted"]
-FunderGroup = Literal["etat", "ue", "collectivites", "autres_publics", "prives", "autofinancement"]
 IndicatorKind = Literal["output", "result"]
 SectionScope = Literal["shared", "per_partner", "shared_and_per_partner"]
 SectionStatus = Literal["todo", "in_progress", "in_review", "validated"]
@@ -30,8 +29,6 @@ PartnerStatus = Literal["active", "withdrawn"]
 # An "extensions" object: arbitrary JSON kept as it came (floats stay floats).
 Extensions = Mapping[str, Any]
 
-# Funder groups whose resources do not count as local co-funding.
-NON_LOCAL_FUNDER_GROUPS: frozenset[str] = frozenset({"etat", "ue"})
 PARTNER_SECTION_SCOPES: frozenset[str] = frozenset({"per_partner", "shared_and_per_partner"})
 
 _CENT = Decimal("0.01")

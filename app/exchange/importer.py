@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import UTC
 from typing import Any
 
@@ -33,8 +32,8 @@ from app.consortia.models import (
     PartnerStatus,
     Role,
     RoleGrant,
-    name_key,
 )
+from app.consortia.services import find_organisation
 from app.errors import Invalid
 from app.exchange import document as doc
 from app.exchange.validation import ExchangeInvalid
@@ -67,27 +66,6 @@ def _new_call(call: doc.Call) -> Call:
 
 def _plain(extensions: doc.Extensions | None) -> dict[str, Any] | None:
     return None if extensions is None else dict(extensions)
-
-
-def find_organisation(
-    name: str, departement: str, siret: str | None, *, exclude: Collection[int] = ()
-) -> Organisation | None:
-    """An organisation already known by its SIRET, or by its normalised name and département.
-
-    A name match whose SIRET differs from the one given is another body, never the same one.
-    """
-    if siret:
-        found = db.session.scalar(select(Organisation).where(Organisation.siret == siret))
-        if found is not None:
-            return found
-    query = select(Organisation).where(
-        Organisation.name_key == name_key(name), Organisation.departement == departement
-    )
-    if siret:
-        query = query.where(Organisation.siret.is_(None))
-    if exclude:
-        query = query.where(Organisation.id.not_in(list(exclude)))
-    return db.session.scalar(query.order_by(Organisation.id).limit(1))
 
 
 def _organisation(partner: doc.Partner, path: str, taken: dict[int, str]) -> Organisation:

@@ -17,11 +17,9 @@ from typing import Any, Final, TypeVar, cast
 from flask_babel import gettext as _
 
 from app.exchange.document import Extensions
+from app.richtext import CONTROL_CHARACTERS
 
 ROOT_PATH: Final = "$"
-
-# Controls other than tab, line feed and carriage return (DEL and C1 included).
-CONTROL_CHARACTERS: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 _PATH_KEY = re.compile(r"\A[A-Za-z0-9_-]+\Z")
 

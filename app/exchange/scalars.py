@@ -13,9 +13,9 @@ from typing import Final
 
 from flask_babel import gettext as _
 
-from app.exchange.reading import CONTROL_CHARACTERS, MISSING, Reader, shorten, show_value, type_name
+from app.exchange.reading import MISSING, Reader, shorten, show_value, type_name
 from app.money import InvalidAmount, parse_json_amount
-from app.richtext import sanitize_html
+from app.richtext import CONTROL_CHARACTERS, sanitize_html
 
 # Length limits, in characters; they match the database columns (app/*/models.py).
 MAX_CODE_LENGTH: Final = 64

@@ -56,6 +56,21 @@ def check_can_withdraw(partner: Partner, *, by: User) -> None:
         raise NotAllowed(_("Seules la coordination et la direction de ce membre peuvent le retirer."))
 
 
+def _switch_status(partner: Partner, current: PartnerStatus, **values: Any) -> bool:
+    """Write the values if the partner still has the current status; False (and refreshed) if not."""
+    # Conditional: of two simultaneous submits, only one finds the partner still in that status.
+    result = db.session.execute(
+        update(Partner)
+        .where(Partner.id == partner.id, Partner.status == current)
+        .values(**values)
+        .execution_options(synchronize_session="fetch")
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.refresh(partner)
+        return False
+    return True
+
+
 def withdraw_partner(partner: Partner, *, by: User, reason: str) -> bool:
     """Take a partner out of every total, check and dossier, keeping all it wrote and entered.
 
@@ -70,17 +85,14 @@ def withdraw_partner(partner: Partner, *, by: User, reason: str) -> bool:
     if not partner.is_active:
         return False
     now = utcnow()
-    # Conditional: of two simultaneous submits, only one finds the partner still active.
-    result = db.session.execute(
-        update(Partner)
-        .where(Partner.id == partner.id, Partner.status == PartnerStatus.ACTIVE)
-        .values(
-            status=PartnerStatus.WITHDRAWN, withdrawn_reason=reason, withdrawn_at=now, withdrawn_by_id=by.id
-        )
-        .execution_options(synchronize_session="fetch")
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        db.session.refresh(partner)
+    if not _switch_status(
+        partner,
+        PartnerStatus.ACTIVE,
+        status=PartnerStatus.WITHDRAWN,
+        withdrawn_reason=reason,
+        withdrawn_at=now,
+        withdrawn_by_id=by.id,
+    ):
         return False
     record_event(
         "partner.withdrawn",
@@ -115,14 +127,14 @@ def reinstate_partner(partner: Partner, *, by: User) -> bool:
     if partner.is_active:
         return False
     old_reason = partner.withdrawn_reason
-    result = db.session.execute(
-        update(Partner)
-        .where(Partner.id == partner.id, Partner.status == PartnerStatus.WITHDRAWN)
-        .values(status=PartnerStatus.ACTIVE, withdrawn_reason="", withdrawn_at=None, withdrawn_by_id=None)
-        .execution_options(synchronize_session="fetch")
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        db.session.refresh(partner)
+    if not _switch_status(
+        partner,
+        PartnerStatus.WITHDRAWN,
+        status=PartnerStatus.ACTIVE,
+        withdrawn_reason="",
+        withdrawn_at=None,
+        withdrawn_by_id=None,
+    ):
         return False
     record_event(
         "partner.reinstated",

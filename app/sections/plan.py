@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app.audit import record_event
 from app.auth.models import User
 from app.consortia.models import Consortium
+from app.consortia.services import require_manager
 from app.consortia.validation import (
     CODE_PATTERN,
     MAX_SLUG_LENGTH,
@@ -26,13 +27,14 @@ from app.consortia.validation import (
     clean_text,
     slug_from,
 )
-from app.errors import NotAllowed, NotFound
+from app.errors import NotFound
 from app.extensions import db
-from app.permissions import can_manage_consortium
 from app.sections.models import Section, SectionComment, SectionPart, SectionRevision, SectionScope
 
 MAX_GUIDANCE_LENGTH = 5000
 MAX_LIMIT = 1_000_000
+
+_PLAN_REFUSAL = _l("Seule la coordination du consortium peut modifier le plan des chapitres.")
 
 SCOPE_LABELS = {
     SectionScope.SHARED: _l("Texte commun"),
@@ -74,11 +76,6 @@ class Plan:
     archived: list[PlanEntry]
 
 
-def _require_manager(consortium: Consortium, by: User) -> None:
-    if not can_manage_consortium(by, consortium):
-        raise NotAllowed(_("Seule la coordination du consortium peut modifier le plan des chapitres."))
-
-
 def _sections(consortium: Consortium) -> list[Section]:
     return list(
         db.session.scalars(
@@ -89,28 +86,14 @@ def _sections(consortium: Consortium) -> list[Section]:
     )
 
 
-def _written(section_ids: list[int]) -> set[int]:
-    """The sections, among these, with at least one revision in one of their parts."""
+def _holding(section_ids: list[int], kept: type[SectionRevision] | type[SectionComment]) -> set[int]:
+    """The sections, among these, with at least one revision (or comment) in one of their parts."""
     if not section_ids:
         return set()
     return set(
         db.session.scalars(
             select(SectionPart.section_id)
-            .join(SectionRevision, SectionRevision.part_id == SectionPart.id)
-            .where(SectionPart.section_id.in_(section_ids))
-            .distinct()
-        )
-    )
-
-
-def _commented(section_ids: list[int]) -> set[int]:
-    """The sections, among these, with at least one comment in one of their parts."""
-    if not section_ids:
-        return set()
-    return set(
-        db.session.scalars(
-            select(SectionPart.section_id)
-            .join(SectionComment, SectionComment.part_id == SectionPart.id)
+            .join(kept, kept.part_id == SectionPart.id)
             .where(SectionPart.section_id.in_(section_ids))
             .distinct()
         )
@@ -121,7 +104,7 @@ def plan_of(consortium: Consortium) -> Plan:
     """The consortium's chapters, archived ones apart, each with whether it holds text (three queries)."""
     sections = _sections(consortium)
     ids = [section.id for section in sections]
-    written, commented = _written(ids), _commented(ids)
+    written, commented = _holding(ids, SectionRevision), _holding(ids, SectionComment)
     entries = [PlanEntry(s, s.id in written, s.id in commented) for s in sections]
     return Plan(
         active=[entry for entry in entries if entry.section.archived_at is None],
@@ -182,7 +165,7 @@ def _active(consortium: Consortium) -> list[Section]:
 
 def add_section(consortium: Consortium, draft: SectionDraft, code: str = "", *, by: User) -> Section:
     """Add a chapter at the end of the plan; its code is given, or made from its title."""
-    _require_manager(consortium, by)
+    require_manager(consortium, by, _PLAN_REFUSAL)
     errors = Errors()
     cleaned = _check_draft(errors, draft)
     sections = _sections(consortium)
@@ -252,7 +235,7 @@ def _texts_by_side(section: Section) -> tuple[bool, bool]:
 
 def update_section(section: Section, draft: SectionDraft, *, by: User) -> dict[str, Any]:
     """Rename a chapter, change its guidance, scope and limits; a scope that would hide text is refused."""
-    _require_manager(section.consortium, by)
+    require_manager(section.consortium, by, _PLAN_REFUSAL)
     errors = Errors()
     cleaned = _check_draft(errors, draft)
     if cleaned.scope != section.scope:
@@ -299,7 +282,7 @@ def update_section(section: Section, draft: SectionDraft, *, by: User) -> dict[s
 
 def move_section(section: Section, offset: int, *, by: User) -> bool:
     """Move a chapter one place up (-1) or down (+1) in the plan; False when it cannot move further."""
-    _require_manager(section.consortium, by)
+    require_manager(section.consortium, by, _PLAN_REFUSAL)
     if section.archived_at is not None:
         raise NotFound(_("Ce chapitre est archivé : rétablissez-le avant de le déplacer."))
     active = _active(section.consortium)
@@ -323,11 +306,11 @@ def move_section(section: Section, offset: int, *, by: User) -> bool:
 
 def remove_section(section: Section, *, by: User) -> bool:
     """Delete a chapter nobody wrote in (True); archive one holding text or comments (False), keeping them."""
-    _require_manager(section.consortium, by)
+    require_manager(section.consortium, by, _PLAN_REFUSAL)
     consortium = section.consortium
     if section.archived_at is not None:
         return False
-    written = bool(_written([section.id]) or _commented([section.id]))
+    written = bool(_holding([section.id], SectionRevision) or _holding([section.id], SectionComment))
     data = {"code": section.code, "title": section.title, "position": section.position}
     if written:
         section.archived_at = datetime.now(UTC)
@@ -343,7 +326,7 @@ def remove_section(section: Section, *, by: User) -> bool:
 
 def restore_section(section: Section, *, by: User) -> None:
     """Bring an archived chapter back, at the end of the plan."""
-    _require_manager(section.consortium, by)
+    require_manager(section.consortium, by, _PLAN_REFUSAL)
     if section.archived_at is None:
         return
     active = _active(section.consortium)

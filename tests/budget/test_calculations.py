@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.budget.calculations import (
+    FUNDER_GROUPS,
     BudgetModel,
     CallRules,
     Consolidation,
@@ -39,6 +40,7 @@ from app.budget.calculations import (
     is_year_in_period,
     split_evenly,
 )
+from app.budget.models import FunderGroup as StoredFunderGroup
 from app.money import CENT
 
 DEMO = Path(__file__).resolve().parents[2] / ".." / "shared" / "domain" / "demo-consortium.json"
@@ -1037,3 +1039,7 @@ def test_demo_consortium_indirect_costs_and_total_cost_match_the_file() -> None:
     assert result.total_cost == sum(active_expenses)
     check_totals_add_up(result)
     assert ("sign_off_void", "plie-sevran") in [(f.code, f.partner) for f in result.warnings]
+
+
+def test_funder_groups_of_the_database_and_of_the_calculations_are_the_same() -> None:
+    assert tuple(group.value for group in StoredFunderGroup) == FUNDER_GROUPS
