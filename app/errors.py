@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """A rule of the domain was broken; the message is French and shown to the user."""
@@ -32,6 +34,12 @@ class NotFound(DomainError):
     """The thing does not exist, or the user may not know that it exists."""
 
     status_code = 404
+
+    def __init__(self, message: str, *, denied: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        # Set when the thing exists but the user may not see it: the attempt is logged (audit),
+        # while the answer stays the same as for a thing that does not exist.
+        self.denied = denied
 
 
 class Conflict(DomainError):

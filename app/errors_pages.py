@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.audit import record_event
 from app.errors import DomainError
 from app.extensions import db
 
@@ -72,6 +73,18 @@ def _csrf_error(error: CSRFError) -> ResponseReturnValue:
 
 def _domain_error(error: DomainError) -> ResponseReturnValue:
     db.session.rollback()
+    denied = getattr(error, "denied", None)
+    if denied:
+        # Someone reached for a consortium that is not theirs: keep a trace, answer as for nothing.
+        data = dict(denied)
+        record_event(
+            "access.denied",
+            actor_id=data.pop("actor_id"),
+            consortium_id=data.pop("consortium_id"),
+            path=request.path,
+            **data,
+        )
+        db.session.commit()
     return error_response(error.status_code, str(error))
 
 

@@ -400,3 +400,20 @@ def test_public_decorator_marks_the_view() -> None:
         return ""
 
     assert view.is_public is True  # type: ignore[attr-defined]
+
+
+def test_reaching_for_another_consortium_is_answered_404_and_logged(client: FlaskClient) -> None:
+    mine = make_consortium(3, slug="mon-consortium")
+    theirs = make_consortium(3, slug="leur-consortium")
+    member = make_member(mine, Role.COORDINATOR, "urtie-idf", email="moi@exemple.fr")
+    login(client, member.email)
+
+    foreign = client.get(f"/consortia/{theirs.slug}")
+    missing = client.get("/consortia/nexiste-pas")
+
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.get_data(as_text=True) == missing.get_data(as_text=True)
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "access.denied")).all()
+    assert [(e.consortium_id, e.actor_id, e.data["path"]) for e in events] == [
+        (theirs.id, member.id, f"/consortia/{theirs.slug}")
+    ]

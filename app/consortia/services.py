@@ -27,8 +27,12 @@ def get_consortium(slug: str) -> Consortium | None:
 def visible_consortium(slug: str, user: User) -> Consortium:
     """The consortium if the user may see it; otherwise NotFound, so its existence is not revealed."""
     consortium = get_consortium(slug)
-    if consortium is None or not can_view_consortium(user, consortium):
-        raise NotFound(_("Ce consortium n'existe pas ou vous n'y avez pas accès."))
+    message = _("Ce consortium n'existe pas ou vous n'y avez pas accès.")
+    if consortium is None:
+        raise NotFound(message)
+    if not can_view_consortium(user, consortium):
+        actor = user.id if user.is_authenticated else None
+        raise NotFound(message, denied={"consortium_id": consortium.id, "actor_id": actor, "slug": slug})
     return consortium
 
 
