@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -58,10 +59,52 @@ def chromium_executable() -> str:
     pytest.skip(reason)
 
 
+class _CountingApp:
+    """The application, counting the requests it is serving (to wait for the last one after a test)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.active = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with self.lock:
+            self.active += 1
+        try:
+            body = self.app(environ, start_response)
+            try:
+                return list(body)
+            finally:
+                body.close()  # WSGI: files served as static assets are closed here
+        finally:
+            with self.lock:
+                self.active -= 1
+
+    def wait_until_idle(self, timeout: float = 15.0) -> None:
+        """Wait for requests still running, such as the save a page sends as it closes."""
+        deadline = time.monotonic() + timeout
+        while self.active and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
 @pytest.fixture(scope="session")
-def live_server(app: Flask) -> Iterator[str]:
+def served_app(app: Flask) -> _CountingApp:
+    """The application as the live server serves it."""
+    return _CountingApp(app)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_server_before_cleanup(_database: None, served_app: _CountingApp) -> Iterator[None]:
+    # Torn down after the browser pages close and before the tables are emptied: a request still
+    # running then (a page's last autosave) would otherwise race the clean-up.
+    yield
+    served_app.wait_until_idle()
+
+
+@pytest.fixture(scope="session")
+def live_server(served_app: _CountingApp) -> Iterator[str]:
     """The test application (on the test database) served by threads, for the browser."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, served_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
