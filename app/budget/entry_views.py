@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -96,6 +96,19 @@ def budget(slug: str, partner_code: str) -> ResponseReturnValue:
     return _render_budget(consortium, partner, grid, GridInput(), GridForm(formdata=None))
 
 
+def _cells(
+    typed: GridInput, cells: Iterable[tuple[str, str, int]]
+) -> tuple[dict[str, str], dict[str, int], dict[str, str]]:
+    """Per cell name: the text shown, the version it started from and the text it started from; what the
+    person typed when the form comes back (refused or in conflict), else what is stored."""
+    texts, versions, originals = {}, {}, {}
+    for name, stored, version in cells:
+        texts[name] = typed.texts.get(name, stored)
+        versions[name] = typed.versions.get(name, version)
+        originals[name] = typed.originals.get(name, stored)
+    return texts, versions, originals
+
+
 def _render_budget(
     consortium: Consortium,
     partner: Partner,
@@ -105,14 +118,18 @@ def _render_budget(
     conflicts: dict[str, str] | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
-    texts, versions, originals = {}, {}, {}
+    texts, versions, originals = _cells(
+        typed,
+        (
+            (
+                budget_cell_name(key),
+                format_number(grid.amounts[key]) if key in grid.amounts else "",
+                grid.versions.get(key, 0),
+            )
+            for key in grid.editable_keys()
+        ),
+    )
     amounts: dict[entry.Key, Decimal] = dict(grid.amounts)
-    for key in grid.editable_keys():
-        name = budget_cell_name(key)
-        stored = format_number(grid.amounts.get(key, entry.ZERO)) if key in grid.amounts else ""
-        texts[name] = typed.texts.get(name, stored)
-        versions[name] = typed.versions.get(name, grid.versions.get(key, 0))
-        originals[name] = typed.originals.get(name, stored)
     for edit in typed.edits:
         amounts[edit.key] = edit.value[0]
     rule = grid.model.indirect_costs
@@ -320,14 +337,18 @@ def _render_indicators(
     status: int = 200,
 ) -> ResponseReturnValue:
     grid = entry.indicator_grid(partner)
-    texts, versions, originals = {}, {}, {}
+    texts, versions, originals = _cells(
+        typed,
+        (
+            (
+                indicator_cell_name(key),
+                str(grid.values[key]) if key in grid.values else "",
+                grid.versions.get(key, 0),
+            )
+            for key in grid.editable_keys()
+        ),
+    )
     values = dict(grid.values)
-    for key in grid.editable_keys():
-        name = indicator_cell_name(key)
-        stored = str(grid.values[key]) if key in grid.values else ""
-        texts[name] = typed.texts.get(name, stored)
-        versions[name] = typed.versions.get(name, grid.versions.get(key, 0))
-        originals[name] = typed.originals.get(name, stored)
     for edit in typed.edits:
         values[edit.key] = edit.value[0]
     warnings = {indicator_cell_name(key): message for key, message in grid.above_parent(values).items()}

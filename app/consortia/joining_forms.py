@@ -135,6 +135,28 @@ class DeclineForm(FlaskForm):
     )
 
 
+def _invitee_name() -> StringField:
+    return StringField(
+        _l("Nom de la personne invitée"),
+        validators=[DataRequired(_l("Indiquez le nom de la personne invitée.")), _length(200)],
+    )
+
+
+def _invitee_email() -> EmailField:
+    return EmailField(
+        _l("Son adresse e-mail"),
+        validators=[
+            DataRequired(_l("Indiquez l'adresse e-mail de la personne invitée.")),
+            _length(254),
+            _service_rule(checked_email),
+        ],
+    )
+
+
+def _personal_message() -> TextAreaField:
+    return TextAreaField(_l("Message personnel (facultatif)"), validators=[Optional(), _length(5000)])
+
+
 class InviteOrganisationForm(FlaskForm):
     """Invite an organisation to join, through the person who will direct its participation."""
 
@@ -150,39 +172,19 @@ class InviteOrganisationForm(FlaskForm):
             _service_rule(normalise_departements),
         ],
     )
-    name = StringField(
-        _l("Nom de la personne invitée"),
-        validators=[DataRequired(_l("Indiquez le nom de la personne invitée.")), _length(200)],
-    )
-    email = EmailField(
-        _l("Son adresse e-mail"),
-        validators=[
-            DataRequired(_l("Indiquez l'adresse e-mail de la personne invitée.")),
-            _length(254),
-            _service_rule(checked_email),
-        ],
-    )
-    message = TextAreaField(_l("Message personnel (facultatif)"), validators=[Optional(), _length(5000)])
+    name = _invitee_name()
+    email = _invitee_email()
+    message = _personal_message()
 
 
 class InvitePersonForm(FlaskForm):
     """Invite a person: a colleague of a partner, a reader, or a coordinator."""
 
-    name = StringField(
-        _l("Nom de la personne invitée"),
-        validators=[DataRequired(_l("Indiquez le nom de la personne invitée.")), _length(200)],
-    )
-    email = EmailField(
-        _l("Son adresse e-mail"),
-        validators=[
-            DataRequired(_l("Indiquez l'adresse e-mail de la personne invitée.")),
-            _length(254),
-            _service_rule(checked_email),
-        ],
-    )
+    name = _invitee_name()
+    email = _invitee_email()
     role = SelectField(_l("Rôle"), choices=[], validate_choice=False)
     partner = SelectField(_l("Membre du consortium"), choices=[], validate_choice=False)
-    message = TextAreaField(_l("Message personnel (facultatif)"), validators=[Optional(), _length(5000)])
+    message = _personal_message()
 
 
 class CreateAccountForm(FlaskForm):
