@@ -23,6 +23,8 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from app import cli, errors_pages, security, templating
+    from app.activity.views import bp as activity_bp
+    from app.annexes.views import bp as annexes_bp
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
     from app.budget.consolidation_views import bp as consolidation_bp
@@ -31,9 +33,12 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     from app.consortia.creation_views import bp as creation_bp
     from app.consortia.joining_views import bp as joining_bp
     from app.consortia.views import bp as consortia_bp
+    from app.coordination.views import bp as coordination_bp
+    from app.dossier.views import bp as dossier_bp
     from app.exchange.views import bp as exchange_bp
     from app.mail.views import bp as mail_bp
     from app.members.views import bp as members_bp
+    from app.notifications.views import bp as notifications_bp
     from app.sections.editing_views import bp as sections_bp
     from app.sections.history_views import bp as section_history_bp
     from app.sections.plan_views import bp as section_plan_bp
@@ -56,6 +61,11 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     app.register_blueprint(mail_bp)
     app.register_blueprint(members_bp)
     app.register_blueprint(commitments_bp)
+    app.register_blueprint(dossier_bp)
+    app.register_blueprint(annexes_bp)
+    app.register_blueprint(coordination_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(activity_bp)
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy, the client address (login throttling) comes from X-Forwarded-For.
         proxies = app.config["TRUSTED_PROXIES"]

@@ -23,13 +23,28 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     consortium_id: Mapped[int | None] = mapped_column(ForeignKey("consortia.id", ondelete="SET NULL"))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The partner the change concerns, when it concerns one (the partner's own activity feed filters on it).
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="SET NULL"), index=True)
     kind: Mapped[str] = mapped_column(String(80))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-def record_event(kind: str, *, actor_id: int | None, consortium_id: int | None = None, **data: Any) -> None:
+def record_event(
+    kind: str,
+    *,
+    actor_id: int | None,
+    consortium_id: int | None = None,
+    partner_id: int | None = None,
+    **data: Any,
+) -> None:
     """Add an audit event to the session (flushed with the change it describes)."""
-    db.session.add(AuditEvent(kind=kind, actor_id=actor_id, consortium_id=consortium_id, data=data))
+    if partner_id is not None:
+        data["partner_id"] = partner_id
+    db.session.add(
+        AuditEvent(
+            kind=kind, actor_id=actor_id, consortium_id=consortium_id, partner_id=partner_id, data=data
+        )
+    )
 
 
 def audit_value(value: Any) -> Any:

@@ -1,5 +1,6 @@
 """Imports every model so the metadata (and Alembic) sees the whole schema."""
 
+from app.annexes.models import Annex, RequiredAnnex
 from app.audit import AuditEvent
 from app.auth.models import ApiToken, LoginFailure, User
 from app.budget.models import (
@@ -21,15 +22,23 @@ from app.consortia.models import (
     RoleGrant,
     VolunteerRequest,
 )
+from app.coordination.models import Milestone, Reminder
+from app.dossier.models import DossierRender, DossierSnapshot
 from app.mail.models import OutboxMessage
+from app.notifications.models import DigestItem, NotificationPreference
 from app.sections.models import EditingPresence, Section, SectionComment, SectionPart, SectionRevision
+from app.storage import StoredFile
 
 __all__ = [
+    "Annex",
     "ApiToken",
     "AuditEvent",
     "BudgetAmount",
     "Call",
     "Consortium",
+    "DigestItem",
+    "DossierRender",
+    "DossierSnapshot",
     "EditingPresence",
     "ExpenseCategory",
     "Funder",
@@ -37,9 +46,13 @@ __all__ = [
     "IndicatorValue",
     "Invitation",
     "LoginFailure",
+    "Milestone",
+    "NotificationPreference",
     "Organisation",
     "OutboxMessage",
     "Partner",
+    "Reminder",
+    "RequiredAnnex",
     "RoleGrant",
     "Section",
     "SectionComment",
@@ -48,6 +61,7 @@ __all__ = [
     "SignOff",
     "SpreadsheetImport",
     "StaffLine",
+    "StoredFile",
     "User",
     "VolunteerRequest",
 ]

@@ -311,7 +311,7 @@ def remove_section(section: Section, *, by: User) -> bool:
     if section.archived_at is not None:
         return False
     written = bool(_holding([section.id], SectionRevision) or _holding([section.id], SectionComment))
-    data = {"code": section.code, "title": section.title, "position": section.position}
+    data: dict[str, Any] = {"code": section.code, "title": section.title, "position": section.position}
     if written:
         section.archived_at = datetime.now(UTC)
         record_event("section.archived", actor_id=by.id, consortium_id=consortium.id, **data)

@@ -1,0 +1,8 @@
+"""Le journal d'activité d'un consortium."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+# cli_group=None: commands registered here are top-level (`flask --app wsgi <command>`).
+bp = Blueprint("activity", __name__, cli_group=None)
