@@ -68,12 +68,25 @@ class Config:
     # Number of reverse proxies in front of the application (0: clients connect directly).
     TRUSTED_PROXIES = _int_env("TRUSTED_PROXIES", 0)
 
-    MAX_CONTENT_LENGTH = _int_env("MAX_CONTENT_LENGTH", 8 * 1024 * 1024)
+    # Largest annex a partner may upload; a request may carry a little more (the other form fields).
+    ANNEX_MAX_BYTES = _int_env("ANNEX_MAX_BYTES", 10 * 1024 * 1024)
+    MAX_CONTENT_LENGTH = _int_env("MAX_CONTENT_LENGTH", max(8 * 1024 * 1024, ANNEX_MAX_BYTES + 1024 * 1024))
 
     # Login throttling (counted in the database, so every worker sees the same counters).
     LOGIN_FAILURES_PER_ACCOUNT = _int_env("LOGIN_FAILURES_PER_ACCOUNT", 5)
     LOGIN_FAILURES_PER_IP = _int_env("LOGIN_FAILURES_PER_IP", 50)
     LOGIN_FAILURE_WINDOW_SECONDS = _int_env("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+
+    # Dossier PDF: each render runs in a child process bounded in time and memory (beyond what it
+    # inherits), and at most this many run at once in a process.
+    DOSSIER_RENDER_TIMEOUT = _int_env("DOSSIER_RENDER_TIMEOUT", 180)
+    DOSSIER_RENDER_MEMORY_MB = _int_env("DOSSIER_RENDER_MEMORY_MB", 1024)
+    DOSSIER_MAX_CONCURRENT_RENDERS = _int_env("DOSSIER_MAX_CONCURRENT_RENDERS", 2)
+
+    # Background jobs (app/jobs.py): an RQ queue when REDIS_URL is set, a thread of this process otherwise.
+    JOBS_QUEUE = os.environ.get("JOBS_QUEUE", "consortio")
+    JOBS_TIMEOUT = _int_env("JOBS_TIMEOUT", 15 * 60)
+    JOBS_SYNCHRONOUS = False  # tests only: run a job at once, in the caller's thread
 
     DEMO_ALLOWED = True
     TESTING = False

@@ -157,3 +157,55 @@ def can_manage_invitation(user: User, invitation: Invitation) -> bool:
         and invitation.role in (Role.DIRECTOR, Role.CONTRIBUTOR)
         and can_invite_colleagues(user, partner)
     )
+
+
+def can_view_annexes(user: User, consortium: Consortium) -> bool:
+    """Annexes belong to the shared dossier: everyone who reads the consortium sees and downloads them."""
+    return can_view_consortium(user, consortium)
+
+
+def can_upload_annex(user: User, partner: Partner) -> bool:
+    """Coordinators upload for any partner, a partner's director and contributors for their own; no reader."""
+    return can_manage_consortium(user, partner.consortium) or _acts_for(
+        user, partner, Role.DIRECTOR, Role.CONTRIBUTOR
+    )
+
+
+def can_set_required_annexes(user: User, consortium: Consortium) -> bool:
+    """Which annexes every partner must provide is decided by the coordination."""
+    return can_manage_consortium(user, consortium)
+
+
+def can_coordinate(user: User, consortium: Consortium) -> bool:
+    """The coordination board, milestones and reminders are for coordinators (and admins)."""
+    return can_manage_consortium(user, consortium)
+
+
+def can_export_dossier(user: User, consortium: Consortium) -> bool:
+    """The dossier's PDF, its preview and the consolidated workbook: everyone who reads the consortium."""
+    return can_view_consortium(user, consortium)
+
+
+def can_freeze_dossier(user: User, consortium: Consortium) -> bool:
+    """Freezing the version filed with the funder is the coordination's act."""
+    return can_manage_consortium(user, consortium)
+
+
+def can_view_activity(user: User, consortium: Consortium) -> bool:
+    """Coordinators see the whole activity log; a partner's director and contributors see their partner's."""
+    if can_manage_consortium(user, consortium):
+        return True
+    grant = grant_of(user, consortium)
+    return (
+        grant is not None and grant.partner_id is not None and grant.role in (Role.DIRECTOR, Role.CONTRIBUTOR)
+    )
+
+
+def can_choose_notifications(user: User) -> bool:
+    """Every signed-in person chooses how they hear of things."""
+    return bool(user.is_authenticated)
+
+
+def can_make_final_dossier(user: User, consortium: Consortium) -> bool:
+    """Marking the dossier final (no watermark) is the coordination's call; readers get the draft."""
+    return can_manage_consortium(user, consortium)

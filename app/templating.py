@@ -12,7 +12,12 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from app.money import format_eur, format_number, format_share
-from app.permissions import can_manage_consortium, can_view_invitations, can_view_outbox
+from app.permissions import (
+    can_manage_consortium,
+    can_view_activity,
+    can_view_invitations,
+    can_view_outbox,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -60,5 +65,8 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["may_invite"] = lambda consortium: can_view_invitations(current_user, consortium)
     app.jinja_env.globals["may_view_outbox"] = lambda: can_view_outbox(current_user)
+    app.jinja_env.globals["may_view_activity"] = lambda consortium: can_view_activity(
+        current_user, consortium
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -2,7 +2,43 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from app.activity import services
+from app.activity.labels import GROUP_LABELS
+from app.consortia.services import visible_consortium
 
 # cli_group=None: commands registered here are top-level (`flask --app wsgi <command>`).
 bp = Blueprint("activity", __name__, cli_group=None)
+
+
+@bp.get("/consortia/<slug>/activite")
+def feed(slug: str) -> ResponseReturnValue:
+    """The activity log, newest first: all of it for the coordination, its own partner's for a member."""
+    consortium = visible_consortium(slug, current_user)
+    scope = services.feed_scope(current_user, consortium)
+    filters, errors = services.parse_filters(consortium, request.args, scope=scope)
+    page_arg = request.args.get("page", "1")
+    page_number = int(page_arg) if page_arg.isdecimal() and len(page_arg) < 7 else 1
+    page = services.feed(consortium, filters, scope=scope, page=page_number)
+    scoped_partner = next((p for p in consortium.partners if p.id == scope), None)
+    query = {key: value for key, value in request.args.items() if key != "page" and value}
+    return (
+        render_template(
+            "activity/feed.html",
+            consortium=consortium,
+            page=page,
+            filters=filters,
+            errors=errors,
+            args=request.args,
+            query=query,
+            scope=scope,
+            scoped_partner=scoped_partner,
+            partners=consortium.partners,
+            people=services.people_choices(consortium, scope),
+            groups=GROUP_LABELS,
+        ),
+        422 if errors else 200,
+    )

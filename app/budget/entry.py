@@ -219,6 +219,7 @@ def _audit(
         kind,
         actor_id=by.id,
         consortium_id=partner.consortium_id,
+        partner_id=partner.id,
         partner=partner.code,
         **{name: audit_value(value) for name, value in zip(keys, change.key, strict=True)},
         old={name: audit_value(value) for name, value in old.items()},

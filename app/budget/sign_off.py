@@ -22,6 +22,8 @@ from app.database import utcnow
 from app.errors import Invalid, NotAllowed
 from app.extensions import db
 from app.mail.services import public_link, queue_mail
+from app.notifications.models import NotificationKind
+from app.notifications.services import notify
 from app.permissions import can_manage_consortium, can_sign_off
 
 CERTIFICATION = "Je certifie l'exactitude de ces engagements"
@@ -117,6 +119,7 @@ def sign(partner: Partner, *, certified: bool, by: User) -> SignOff:
         "budget.signed_off",
         actor_id=by.id,
         consortium_id=partner.consortium_id,
+        partner_id=partner.id,
         partner=partner.code,
         digest=current.digest,
         previous=current.state.value,
@@ -161,18 +164,21 @@ def void_if_changed(partner: Partner, *, by: User, was_valid: bool | None = None
         "budget.sign_off_voided",
         actor_id=by.id,
         consortium_id=partner.consortium_id,
+        partner_id=partner.id,
         partner=partner.code,
         sign_off_id=latest.id,
     )
     consortium = partner.consortium
     link = public_link("commitments.budget", slug=consortium.slug, partner_code=partner.code)
-    recipients = {user.email for user in (*directors_of(partner), *_coordinators(consortium)) if user.active}
+    recipients = {
+        user.email: user for user in (*directors_of(partner), *_coordinators(consortium)) if user.active
+    }
     for email in sorted(recipients):
-        queue_mail(
-            email,
-            "sign_off_voided",
+        notify(
+            recipients[email],
+            NotificationKind.SIGN_OFF_VOIDED,
             subject=_("%(partner)s : la signature des engagements est caduque", partner=partner.name),
-            kind="sign_off_voided",
+            template="sign_off_voided",
             consortium=consortium,
             partner=partner,
             by=by,
@@ -241,6 +247,7 @@ def send_reminders(consortium: Consortium, code: str | None, *, by: User) -> int
             "budget.sign_off_reminded",
             actor_id=by.id,
             consortium_id=consortium.id,
+            partner_id=target.partner.id,
             partner=target.partner.code,
             recipients=recipients,
         )

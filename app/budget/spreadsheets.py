@@ -550,6 +550,7 @@ def apply_import(spreadsheet: SpreadsheetImport, *, by: User) -> int:
             "budget.amount_changed",
             actor_id=by.id,
             consortium_id=partner.consortium_id,
+            partner_id=partner.id,
             partner=partner.code,
             year=change.year,
             side=change.kind,  # as the grid records it (`kind` is the event's own)

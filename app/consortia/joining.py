@@ -488,6 +488,7 @@ def accept_volunteer_request(request: VolunteerRequest, *, by: User) -> Invitati
         request_id=request.id,
         organisation_id=organisation.id,
         organisation_reused=not created,
+        partner_id=partner.id,
         partner=partner.code,
         invitation_id=invitation.id,
         old={"status": RequestStatus.PENDING.value},
@@ -562,6 +563,7 @@ def _add_partner(
         "partner.created",
         actor_id=by.id,
         consortium_id=consortium.id,
+        partner_id=partner.id,
         partner=partner.code,
         organisation_id=organisation.id,
         name=organisation.name,
@@ -653,6 +655,7 @@ def _invite(
         "invitation.created",
         actor_id=by.id,
         consortium_id=consortium.id,
+        partner_id=partner.id if partner is not None else None,
         invitation_id=invitation.id,
         email=email,
         role=role.value,
@@ -1031,6 +1034,7 @@ def accept_invitation(invitation: Invitation, *, user: User) -> RoleGrant:
         invitation_id=invitation.id,
         email=user.email,
         role=invitation.role.value,
+        partner_id=partner.id if partner is not None else None,
         partner=partner.code if partner is not None else None,
     )
     db.session.flush()

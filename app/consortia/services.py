@@ -85,6 +85,7 @@ def grant_role(
         "role.granted",
         actor_id=by.id if by else None,
         consortium_id=consortium.id,
+        partner_id=partner.id if partner else None,
         user=user.email,
         old=old and {"role": old[0], "partner_id": old[1]},
         new={"role": role.value, "partner": partner.code if partner else None},

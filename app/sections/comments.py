@@ -9,11 +9,13 @@ from sqlalchemy import select
 
 from app.audit import record_event
 from app.auth.models import User
-from app.consortia.models import Partner, PartnerStatus, RoleGrant
+from app.consortia.models import Partner, PartnerStatus, Role, RoleGrant
 from app.database import utcnow
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.mail.services import public_link, queue_mail
+from app.notifications.models import NotificationKind
+from app.notifications.services import notify
 from app.permissions import can_edit_section_part, can_manage_consortium, can_view_consortium
 from app.sections.editing import ensure_part, writer_choices
 from app.sections.models import Section, SectionComment, SectionPart
@@ -93,13 +95,16 @@ def add_comment(
     return comment
 
 
-def _recipients(section: Section, mentions: list[dict[str, Any]], author: User) -> dict[str, str]:
-    emails: dict[str, str] = {}
+def _recipients(
+    section: Section, mentions: list[dict[str, Any]], author: User
+) -> dict[str, tuple[str, User | None]]:
+    # The people mentioned (by name or through their partner), else a partner's listed contacts.
+    emails: dict[str, tuple[str, User | None]] = {}
     for mention in mentions:
         if mention["kind"] == "user":
             user = db.session.get(User, mention["id"])
             if user is not None and user.active:
-                emails[user.email] = user.name
+                emails[user.email] = (user.name, user)
         else:
             partner = db.session.get(Partner, mention["id"])
             if partner is None or partner.status != PartnerStatus.ACTIVE:
@@ -110,32 +115,88 @@ def _recipients(section: Section, mentions: list[dict[str, Any]], author: User) 
                 .where(RoleGrant.partner_id == partner.id, User.active.is_(True))
             ).all()
             for user in people:
-                emails[user.email] = user.name
+                emails[user.email] = (user.name, user)
             if not people:
                 for contact in partner.contacts or []:
                     if contact.get("email"):
-                        emails[contact["email"]] = partner.name
+                        emails[contact["email"]] = (partner.name, None)
     emails.pop(author.email, None)
     return emails
+
+
+def _writers(section: Section, part: SectionPart) -> list[User]:
+    """Who writes the part: its partner's people, or the shared text's lead writer (person and partner)."""
+    partner_ids = [part.partner_id] if part.partner_id is not None else [section.writer_partner_id]
+    users: dict[int, User] = {}
+    active_ids = [
+        p.id for p in section.consortium.partners if p.id in partner_ids and p.status == PartnerStatus.ACTIVE
+    ]
+    if active_ids:
+        for user in db.session.scalars(
+            select(User)
+            .join(RoleGrant, RoleGrant.user_id == User.id)
+            .where(
+                RoleGrant.partner_id.in_(active_ids),
+                RoleGrant.role.in_((Role.DIRECTOR, Role.CONTRIBUTOR)),
+                User.active.is_(True),
+            )
+        ):
+            users[user.id] = user
+    if part.partner_id is None and section.writer_user_id is not None:
+        writer = db.session.get(User, section.writer_user_id)
+        if writer is not None and writer.active:
+            users[writer.id] = writer
+    return sorted(users.values(), key=lambda user: user.email)
 
 
 def _notify(section: Section, part: SectionPart, comment: SectionComment, author: User) -> None:
     # The anchor is added by hand: links for e-mails are built outside any request.
     link = public_link("sections.edit", slug=section.consortium.slug, code=section.code)
     link += f"#commentaire-{comment.id}"
-    for email, name in sorted(_recipients(section, comment.mentions, author).items()):
-        queue_mail(
-            email,
-            "comment_mention",
-            subject=_("%(author)s vous mentionne : %(title)s", author=author.name, title=section.title),
-            kind="comment_mention",
+    context = {
+        "author": author.name,
+        "section_title": section.title,
+        "part_label": part.partner.name if part.partner else _("texte commun"),
+        "body": comment.body,
+    }
+    mentioned = _recipients(section, comment.mentions, author)
+    subject = _("%(author)s vous mentionne : %(title)s", author=author.name, title=section.title)
+    for email, (name, user) in sorted(mentioned.items()):
+        if user is not None:
+            notify(
+                user,
+                NotificationKind.MENTION,
+                consortium=section.consortium,
+                subject=subject,
+                template="comment_mention",
+                link=link,
+                recipient=name,
+                **context,
+            )
+        else:
+            queue_mail(
+                email,
+                "comment_mention",
+                subject=subject,
+                kind="comment_mention",
+                consortium=section.consortium,
+                recipient=name,
+                link=link,
+                **context,
+            )
+    # The writers hear of comments on their text (once: a mention already told them).
+    for writer in _writers(section, part):
+        if writer.id == author.id or writer.email in mentioned:
+            continue
+        notify(
+            writer,
+            NotificationKind.COMMENT,
             consortium=section.consortium,
-            recipient=name,
-            author=author.name,
-            section_title=section.title,
-            part_label=part.partner.name if part.partner else _("texte commun"),
-            body=comment.body,
+            subject=_("%(author)s commente « %(title)s »", author=author.name, title=section.title),
+            template="comment_added",
             link=link,
+            recipient=writer.name,
+            **context,
         )
 
 

@@ -21,7 +21,9 @@ from app.auth.models import User
 from app.consortia.models import Partner, PartnerStatus, Role, RoleGrant
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
 from app.extensions import db
-from app.mail.services import public_link, queue_mail
+from app.mail.services import public_link
+from app.notifications.models import NotificationKind
+from app.notifications.services import notify
 from app.permissions import can_edit_section_part
 from app.richtext import sanitize_html, visible_length
 from app.sections.merge import merge_texts
@@ -335,11 +337,11 @@ def _reopen_if_validated(section: Section, part: SectionPart, by: User) -> None:
     for coordinator in coordinators:
         if coordinator.id == by.id:
             continue  # the coordinator who edited knows
-        queue_mail(
-            coordinator.email,
-            "section_reopened",
+        notify(
+            coordinator,
+            NotificationKind.STATUS_CHANGED,
             subject=_("« %(title)s » modifié après validation : à relire", title=section.title),
-            kind="section_reopened",
+            template="section_reopened",
             consortium=section.consortium,
             section=section,
             partner=partner,

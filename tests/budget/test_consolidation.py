@@ -20,7 +20,7 @@ from app.consortia.models import Consortium, PartnerStatus, Role
 from app.consortia.services import partner_by_code
 from app.extensions import db
 from app.money import format_eur, format_share
-from app.templating import french_integer
+from app.templating import french_decimal, french_integer
 from tests.budget.test_overview_page import Overview, logged_in_client, query_summary
 from tests.factories import login, make_consortium, make_member, make_user
 
@@ -64,6 +64,18 @@ def test_plan_shows_the_consolidated_totals_by_year_category_and_funder(
     assert "Fonds social européen" in page.text
     assert "Union européenne" in page.text
     assert list(page.rows) == [partner.code for partner in consortium.partners]
+
+
+def test_plan_shows_full_time_equivalents_as_numbers_not_euros(
+    coordinator_client: FlaskClient, consortium: Consortium
+) -> None:
+    totals = consolidation_of(consortium).consolidation
+
+    page = plan_page(coordinator_client, consortium.slug)
+
+    fte = french_decimal(totals.fte)
+    assert f"Équivalents temps plein (ETP) {fte} —" in page.text
+    assert f"{fte} €" not in page.text
 
 
 def test_plan_lists_errors_and_warnings_each_with_a_link_to_fix_it(

@@ -1,0 +1,332 @@
+"""What each active partner still owes: texts, budget, indicators, sign-off, annexes, as plain values.
+
+A constant number of queries whatever the number of partners: the figures are loaded once for the
+whole consortium (app/budget/figures), sections and parts in two queries, annexes in two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, has_request_context, url_for
+from sqlalchemy import select
+
+from app.annexes.models import ANNEX_KIND_LABELS, Annex, AnnexKind, RequiredAnnex
+from app.budget import calculations as calc
+from app.budget import figures
+from app.budget.models import WHOLE_PROJECT
+from app.consortia.models import Consortium, Partner
+from app.extensions import db
+from app.mail.services import public_link
+from app.sections.models import Section, SectionPart, SectionStatus
+
+PARTNER_TEXT = "partner_text"
+SHARED_TEXT = "shared_text"
+BUDGET = "budget"
+INDICATORS = "indicators"
+SIGN_OFF = "sign_off"
+ANNEX = "annex"
+KINDS = (PARTNER_TEXT, SHARED_TEXT, BUDGET, INDICATORS, SIGN_OFF, ANNEX)
+KIND_LABELS = {
+    PARTNER_TEXT: "Textes des membres",
+    SHARED_TEXT: "Textes communs confiés au membre",
+    BUDGET: "Budget équilibré",
+    INDICATORS: "Indicateurs",
+    SIGN_OFF: "Signature des engagements",
+    ANNEX: "Pièces annexes",
+}
+
+MISSING = "missing"
+IN_PROGRESS = "in_progress"
+TO_REVIEW = "to_review"
+DONE = "done"
+VOID = "void"
+STATES = (MISSING, IN_PROGRESS, TO_REVIEW, DONE, VOID)
+STATE_LABELS = {
+    MISSING: "À faire",
+    IN_PROGRESS: "En cours",
+    TO_REVIEW: "À relire",
+    DONE: "Fait",
+    VOID: "Caduque",
+}
+
+_SECTION_STATES = {
+    SectionStatus.TODO: MISSING,
+    SectionStatus.IN_PROGRESS: IN_PROGRESS,
+    SectionStatus.IN_REVIEW: TO_REVIEW,
+    SectionStatus.VALIDATED: DONE,
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One thing owed, as a column of the board: its key, its kind and its French label."""
+
+    key: str
+    kind: str
+    label: str
+
+
+@dataclass(frozen=True)
+class OwedItem:
+    """One thing a partner owes and where it stands."""
+
+    key: str
+    kind: str
+    label: str
+    state: str
+    url: str
+
+    @property
+    def done(self) -> bool:
+        return self.state == DONE
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    def as_log(self) -> dict[str, Any]:
+        """How a reminder's log keeps the item."""
+        return {"kind": self.kind, "label": self.label, "state": self.state}
+
+
+@dataclass(frozen=True)
+class PartnerOwed:
+    """Everything an active partner owes, in board order."""
+
+    partner_id: int
+    code: str
+    name: str
+    departement: str
+    items: tuple[OwedItem, ...]
+
+    @property
+    def outstanding(self) -> tuple[OwedItem, ...]:
+        """The items not done yet."""
+        return tuple(item for item in self.items if not item.done)
+
+    def outstanding_of(self, kinds: Iterable[str]) -> tuple[OwedItem, ...]:
+        """The items not done yet among these kinds."""
+        wanted = set(kinds)
+        return tuple(item for item in self.outstanding if item.kind in wanted)
+
+    def item(self, key: str) -> OwedItem | None:
+        """The item of this column, if the partner owes it."""
+        return next((item for item in self.items if item.key == key), None)
+
+    @property
+    def departements(self) -> tuple[str, ...]:
+        """The départements the partner covers ("94/91" covers both)."""
+        return tuple(part.strip() for part in self.departement.split("/") if part.strip())
+
+
+@dataclass(frozen=True)
+class Owed:
+    """The columns of the board and every active partner's row."""
+
+    columns: tuple[Column, ...]
+    partners: tuple[PartnerOwed, ...]
+
+    def of(self, partner_id: int) -> PartnerOwed | None:
+        """One partner's row."""
+        return next((row for row in self.partners if row.partner_id == partner_id), None)
+
+
+def _link(endpoint: str, absolute: bool, anchor: str | None = None, **values: Any) -> str:
+    if endpoint not in current_app.view_functions:
+        return ""
+    if absolute or not has_request_context():
+        url = public_link(endpoint, **values)
+        if not absolute:
+            # Outside a request (commands, tests) a page address is the path of the public one.
+            url = urlsplit(url).path
+        return f"{url}#{anchor}" if anchor else url
+    return url_for(endpoint, _anchor=anchor, **values)
+
+
+def _part_state(part: SectionPart | None) -> str:
+    if part is None:
+        return MISSING
+    if part.status == SectionStatus.VALIDATED:
+        return DONE
+    if part.head_revision_id is None:
+        return MISSING
+    return _SECTION_STATES[part.status]
+
+
+def _budget_state(totals: calc.PartnerTotals, plain: calc.PartnerFigures) -> str:
+    entered = any(any(year.values()) for year in (*plain.expenses.values(), *plain.resources.values()))
+    if not entered:
+        return MISSING
+    if totals.balanced and totals.total_expenses > 0:
+        return DONE
+    return IN_PROGRESS
+
+
+def _indicators_state(plain: calc.PartnerFigures, wanted: list[tuple[str, int]]) -> str:
+    entered = 0
+    for code, year in wanted:
+        values = plain.indicator_totals if year == WHOLE_PROJECT else plain.indicators_per_year.get(year, {})
+        if code in values:
+            entered += 1
+    if entered == len(wanted):
+        return DONE
+    return IN_PROGRESS if entered else MISSING
+
+
+_SIGN_OFF_STATES = {
+    calc.SignOffState.VALID: DONE,
+    calc.SignOffState.VOID: VOID,
+    calc.SignOffState.NONE: MISSING,
+}
+
+
+def owed_of(
+    consortium: Consortium, *, partner_ids: Iterable[int] | None = None, absolute: bool = False
+) -> Owed:
+    """What every active partner (or those given) still owes; links absolute for e-mails."""
+    data = figures.load(consortium)
+    consolidation = calc.consolidate(data.figures)
+    only = set(partner_ids) if partner_ids is not None else None
+    partners: list[tuple[Partner, calc.PartnerFigures, calc.PartnerTotals]] = [
+        (partner, plain, totals)
+        for partner, plain, totals in zip(
+            data.partners, data.figures.partners, consolidation.partners, strict=True
+        )
+        if partner.is_active and (only is None or partner.id in only)
+    ]
+    sections = list(
+        db.session.scalars(
+            select(Section)
+            .where(
+                Section.consortium_id == consortium.id,
+                Section.archived_at.is_(None),
+                Section.generated.is_(False),
+            )
+            .order_by(Section.position, Section.id)
+        )
+    )
+    partner_sections = [s for s in sections if s.scope.has_partner_parts]
+    shared_sections = [s for s in sections if s.scope.has_shared_part and s.writer_partner_id is not None]
+    parts: dict[tuple[int, int], SectionPart] = {}
+    if partner_sections:
+        for part in db.session.scalars(
+            select(SectionPart).where(
+                SectionPart.section_id.in_([s.id for s in partner_sections]),
+                SectionPart.partner_id.is_not(None),
+            )
+        ):
+            parts[(part.section_id, part.partner_id or 0)] = part
+    required = set(
+        db.session.scalars(select(RequiredAnnex.kind).where(RequiredAnnex.consortium_id == consortium.id))
+    )
+    required_kinds = [kind for kind in AnnexKind if kind in required]
+    provided: set[tuple[int, AnnexKind]] = set()
+    if required_kinds:
+        provided = {
+            (row.partner_id, row.kind)
+            for row in db.session.execute(
+                select(Annex.partner_id, Annex.kind).where(
+                    Annex.consortium_id == consortium.id, Annex.superseded_at.is_(None)
+                )
+            )
+        }
+    wanted_indicators = [
+        (indicator.code, year)
+        for indicator in data.indicators
+        for year in (data.figures.model.years if indicator.per_year else (WHOLE_PROJECT,))
+    ]
+    active_ids = {partner.id for partner, _plain, _totals in partners}
+
+    columns: list[Column] = [Column(f"part:{s.code}", PARTNER_TEXT, s.title) for s in partner_sections]
+    columns += [
+        Column(f"shared:{s.code}", SHARED_TEXT, s.title)
+        for s in shared_sections
+        if s.writer_partner_id in active_ids
+    ]
+    columns.append(Column(BUDGET, BUDGET, "Budget équilibré"))
+    if wanted_indicators:
+        columns.append(Column(INDICATORS, INDICATORS, "Indicateurs renseignés"))
+    columns.append(Column(SIGN_OFF, SIGN_OFF, "Signature valide"))
+    columns += [Column(f"annex:{kind.value}", ANNEX, ANNEX_KIND_LABELS[kind]) for kind in required_kinds]
+
+    slug = consortium.slug
+
+    def annex_link(code: str) -> str:
+        # The partner's own annexes page when it exists, else the consortium's annexes.
+        if "annexes.partner" in current_app.view_functions:
+            return _link("annexes.partner", absolute, slug=slug, code=code)
+        return _link("annexes.index", absolute, slug=slug)
+
+    rows = []
+    for partner, plain, totals in partners:
+        items: list[OwedItem] = []
+        for section in partner_sections:
+            items.append(
+                OwedItem(
+                    f"part:{section.code}",
+                    PARTNER_TEXT,
+                    f"Texte « {section.title} »",
+                    _part_state(parts.get((section.id, partner.id))),
+                    _link("sections.edit", absolute, f"membre-{partner.id}", slug=slug, code=section.code),
+                )
+            )
+        for section in shared_sections:
+            if section.writer_partner_id != partner.id:
+                continue
+            items.append(
+                OwedItem(
+                    f"shared:{section.code}",
+                    SHARED_TEXT,
+                    f"Texte commun « {section.title} » (rédaction principale)",
+                    _SECTION_STATES[section.status],
+                    _link("sections.edit", absolute, "commun", slug=slug, code=section.code),
+                )
+            )
+        items.append(
+            OwedItem(
+                BUDGET,
+                BUDGET,
+                "Budget équilibré chaque année",
+                _budget_state(totals, plain),
+                _link("commitments.budget", absolute, slug=slug, partner_code=partner.code),
+            )
+        )
+        if wanted_indicators:
+            items.append(
+                OwedItem(
+                    INDICATORS,
+                    INDICATORS,
+                    "Indicateurs renseignés",
+                    _indicators_state(plain, wanted_indicators),
+                    _link("commitments.indicators", absolute, slug=slug, partner_code=partner.code),
+                )
+            )
+        items.append(
+            OwedItem(
+                SIGN_OFF,
+                SIGN_OFF,
+                "Engagements signés par la direction",
+                _SIGN_OFF_STATES[plain.sign_off],
+                _link("commitments.budget", absolute, "signature", slug=slug, partner_code=partner.code),
+            )
+        )
+        for kind in required_kinds:
+            items.append(
+                OwedItem(
+                    f"annex:{kind.value}",
+                    ANNEX,
+                    f"Pièce « {ANNEX_KIND_LABELS[kind]} »",
+                    DONE if (partner.id, kind) in provided else MISSING,
+                    annex_link(partner.code),
+                )
+            )
+        rows.append(
+            PartnerOwed(
+                partner.id, partner.code, partner.name, partner.organisation.departement or "", tuple(items)
+            )
+        )
+    return Owed(tuple(columns), tuple(rows))

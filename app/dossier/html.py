@@ -1,0 +1,59 @@
+"""The dossier's HTML: one template for the PDF and for the preview in the browser.
+
+The template gets only the `Dossier`'s plain values, through its own Jinja environment (autoescaped,
+sandboxed: a name like `{{7*7}}` is text, never code). The PDF inlines nothing: its stylesheet is
+fetched by URL through the PDF's fetcher, like the preview's through the browser (the CSP allows
+only `style-src 'self'`: no inline style, no script).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from flask import current_app, has_app_context
+from jinja2 import FileSystemLoader, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
+
+from app.dossier.document import Dossier, french_spacing
+from app.dossier.pdf import BASE_URL, STATIC_PREFIX
+from app.money import format_eur, format_share
+from app.templating import french_date, french_datetime, french_integer
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "dossier" / "print"
+STYLESHEET = "css/dossier.css"
+
+
+@lru_cache(maxsize=1)
+def _environment() -> SandboxedEnvironment:
+    environment = SandboxedEnvironment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(
+        eur=format_eur,
+        share=format_share,
+        date_fr=french_date,
+        datetime_fr=french_datetime,
+        integer=french_integer,
+        fr=french_spacing,
+    )
+    return environment
+
+
+def _static_url(filename: str, *, preview: bool) -> str:
+    if preview and has_app_context():
+        return f"{(current_app.static_url_path or '/static').rstrip('/')}/{filename}"
+    return f"{BASE_URL.rstrip('/')}{STATIC_PREFIX}{filename}"
+
+
+def dossier_html(dossier: Dossier, *, preview: bool = False) -> str:
+    """The whole dossier as one HTML document (same template for the PDF and the preview)."""
+    template = _environment().get_template("dossier.html")
+    return template.render(
+        dossier=dossier,
+        preview=preview,
+        stylesheet=_static_url(STYLESHEET, preview=preview),
+    )
