@@ -132,6 +132,17 @@ def _is_ready(render: DossierRender) -> bool:
     return render.status == RenderStatus.DONE and render.file_id is not None
 
 
+def _request_render(consortium: Consortium) -> DossierRender | None:
+    """The render of the PDF asked for (`final=1`: the final one); None, the reason flashed, if refused."""
+    _require_export(consortium)
+    final = _wants_final(consortium)  # refused (403) for whoever may not make it final
+    try:
+        return rendering.request_pdf(consortium, final=final, by=current_user)
+    except DomainError as error:
+        flash(str(error), "danger")
+        return None
+
+
 def _progress_page(consortium: Consortium, render: DossierRender) -> ResponseReturnValue:
     state = rendering.state_of(render)
     return render_template("dossier/progress.html", consortium=consortium, state=state), 202
@@ -141,12 +152,8 @@ def _progress_page(consortium: Consortium, render: DossierRender) -> ResponseRet
 def pdf(slug: str) -> ResponseReturnValue:
     """The dossier's PDF (`?final=1`: the final one): from the cache, or rendered by a job meanwhile."""
     consortium = visible_consortium(slug, current_user)
-    _require_export(consortium)
-    final = _wants_final(consortium)
-    try:
-        render = rendering.request_pdf(consortium, final=final, by=current_user)
-    except DomainError as error:
-        flash(str(error), "danger")
+    render = _request_render(consortium)
+    if render is None:
         return redirect(url_for(".index", slug=slug))
     if not _is_ready(render):
         return _progress_page(consortium, render)
@@ -157,12 +164,8 @@ def pdf(slug: str) -> ResponseReturnValue:
 def start_render(slug: str) -> ResponseReturnValue:
     """Buttons « PDF brouillon » / « PDF final »: start (or find) the render, back on the export page."""
     consortium = visible_consortium(slug, current_user)
-    _require_export(consortium)
-    final = _wants_final(consortium)
-    try:
-        render = rendering.request_pdf(consortium, final=final, by=current_user)
-    except DomainError as error:
-        flash(str(error), "danger")
+    render = _request_render(consortium)
+    if render is None:
         return redirect(url_for(".index", slug=slug))
     db.session.commit()
     return redirect(url_for(".index", slug=slug, rendu=render.id) + "#fabrication")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.audit import record_event
 from app.auth.models import User
-from app.consortia.models import Partner, PartnerStatus, Role, RoleGrant
+from app.consortia.models import Partner, PartnerStatus, RoleGrant
 from app.database import utcnow
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
@@ -17,7 +17,7 @@ from app.mail.services import public_link, queue_mail
 from app.notifications.models import NotificationKind
 from app.notifications.services import notify
 from app.permissions import can_edit_section_part, can_manage_consortium, can_view_consortium
-from app.sections.editing import ensure_part, writer_choices
+from app.sections.editing import ensure_part, writer_choices, writers_of
 from app.sections.models import Section, SectionComment, SectionPart
 
 MAX_COMMENT_LENGTH = 5000
@@ -124,31 +124,6 @@ def _recipients(
     return emails
 
 
-def _writers(section: Section, part: SectionPart) -> list[User]:
-    """Who writes the part: its partner's people, or the shared text's lead writer (person and partner)."""
-    partner_ids = [part.partner_id] if part.partner_id is not None else [section.writer_partner_id]
-    users: dict[int, User] = {}
-    active_ids = [
-        p.id for p in section.consortium.partners if p.id in partner_ids and p.status == PartnerStatus.ACTIVE
-    ]
-    if active_ids:
-        for user in db.session.scalars(
-            select(User)
-            .join(RoleGrant, RoleGrant.user_id == User.id)
-            .where(
-                RoleGrant.partner_id.in_(active_ids),
-                RoleGrant.role.in_((Role.DIRECTOR, Role.CONTRIBUTOR)),
-                User.active.is_(True),
-            )
-        ):
-            users[user.id] = user
-    if part.partner_id is None and section.writer_user_id is not None:
-        writer = db.session.get(User, section.writer_user_id)
-        if writer is not None and writer.active:
-            users[writer.id] = writer
-    return sorted(users.values(), key=lambda user: user.email)
-
-
 def _notify(section: Section, part: SectionPart, comment: SectionComment, author: User) -> None:
     # The anchor is added by hand: links for e-mails are built outside any request.
     link = public_link("sections.edit", slug=section.consortium.slug, code=section.code)
@@ -185,7 +160,7 @@ def _notify(section: Section, part: SectionPart, comment: SectionComment, author
                 **context,
             )
     # The writers hear of comments on their text (once: a mention already told them).
-    for writer in _writers(section, part):
+    for writer in writers_of(section, part):
         if writer.id == author.id or writer.email in mentioned:
             continue
         notify(

@@ -17,10 +17,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit import record_event
 from app.auth.models import User
-from app.consortia.models import Consortium, Partner, PartnerStatus, RoleGrant
+from app.consortia.models import Consortium, Partner, PartnerStatus, Role, RoleGrant
 from app.database import utcnow
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
+from app.mail.services import public_link
+from app.notifications.models import NotificationKind
+from app.notifications.services import notify
 from app.permissions import can_edit_section_part, can_manage_consortium, can_view_consortium
 from app.richtext import html_to_text, visible_length
 from app.sections.models import (
@@ -451,8 +454,32 @@ def set_status(section: Section, partner_id: int | None, status: SectionStatus, 
         old=current.value,
         new=status.value,
     )
+    _notify_status(section, part, current, status, by)
     db.session.flush()
     return True
+
+
+def _notify_status(
+    section: Section, part: SectionPart, old: SectionStatus, new: SectionStatus, by: User
+) -> None:
+    """The text's writers hear that its status changed (not the person who changed it)."""
+    link = public_link("sections.edit", slug=section.consortium.slug, code=section.code)
+    for writer in writers_of(section, part):
+        if writer.id == by.id:
+            continue
+        notify(
+            writer,
+            NotificationKind.STATUS_CHANGED,
+            subject=_("« %(title)s » : %(status)s", title=section.title, status=SECTION_STATUS_LABELS[new]),
+            template="section_status_changed",
+            consortium=section.consortium,
+            section=section,
+            partner=part.partner,
+            old=SECTION_STATUS_LABELS[old],
+            new=SECTION_STATUS_LABELS[new],
+            by=by,
+            link=link,
+        )
 
 
 def _thousands(value: int) -> str:
@@ -471,6 +498,31 @@ def writer_choices(consortium: Consortium) -> tuple[list[Partner], list[User]]:
         )
     )
     return partners, users
+
+
+def writers_of(section: Section, part: SectionPart) -> list[User]:
+    """Who writes the part: its partner's people, or the shared text's lead writer (person and partner)."""
+    partner_ids = [part.partner_id] if part.partner_id is not None else [section.writer_partner_id]
+    users: dict[int, User] = {}
+    active_ids = [
+        p.id for p in section.consortium.partners if p.id in partner_ids and p.status == PartnerStatus.ACTIVE
+    ]
+    if active_ids:
+        for user in db.session.scalars(
+            select(User)
+            .join(RoleGrant, RoleGrant.user_id == User.id)
+            .where(
+                RoleGrant.partner_id.in_(active_ids),
+                RoleGrant.role.in_((Role.DIRECTOR, Role.CONTRIBUTOR)),
+                User.active.is_(True),
+            )
+        ):
+            users[user.id] = user
+    if part.partner_id is None and section.writer_user_id is not None:
+        writer = db.session.get(User, section.writer_user_id)
+        if writer is not None and writer.active:
+            users[writer.id] = writer
+    return sorted(users.values(), key=lambda user: user.email)
 
 
 def assign_writer(

@@ -244,6 +244,18 @@ def test_a_job_asked_for_in_a_rolled_back_transaction_never_starts(
     assert calls == [2, 3]
 
 
+def finished_status(render_id: int, seconds: float = 30) -> RenderStatus | None:
+    """Wait for a background render to finish; its status. No transaction is held while waiting: on
+    SQLite a session outside a request takes the write lock, and the job could not write."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status = db.session.scalar(select(DossierRender.status).where(DossierRender.id == render_id))
+        db.session.rollback()
+        if status in (RenderStatus.DONE, RenderStatus.FAILED) or time.monotonic() > deadline:
+            return status
+        time.sleep(0.1)
+
+
 def test_in_process_jobs_run_in_a_background_thread(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(app.config, "JOBS_SYNCHRONOUS", False)
     monkeypatch.setitem(app.config, "REDIS_URL", None)
@@ -252,16 +264,7 @@ def test_in_process_jobs_run_in_a_background_thread(app: Flask, monkeypatch: pyt
     render = rendering.request_pdf(consortium, final=False, by=None)
     render_id = render.id
     db.session.commit()
-    deadline = time.monotonic() + 30
-    status = None
-    while time.monotonic() < deadline:
-        db.session.rollback()
-        status = db.session.scalar(select(DossierRender.status).where(DossierRender.id == render_id))
-        if status in (RenderStatus.DONE, RenderStatus.FAILED):
-            break
-        time.sleep(0.1)
-    db.session.rollback()
-    assert status == RenderStatus.DONE
+    assert finished_status(render_id) == RenderStatus.DONE
     assert len(seen) == 1
 
 
@@ -359,13 +362,5 @@ def test_when_redis_is_unreachable_the_render_still_runs_here(
     consortium = make_consortium(3)
     render_id = rendering.request_pdf(consortium, final=False, by=None).id
     db.session.commit()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        db.session.rollback()
-        status = db.session.scalar(select(DossierRender.status).where(DossierRender.id == render_id))
-        if status == RenderStatus.DONE:
-            break
-        time.sleep(0.1)
-    db.session.rollback()
-    assert status == RenderStatus.DONE
+    assert finished_status(render_id) == RenderStatus.DONE
     assert len(seen) == 1

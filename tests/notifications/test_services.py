@@ -16,7 +16,7 @@ from app.extensions import db
 from app.mail.models import OutboxMessage
 from app.notifications import services
 from app.notifications.models import Delivery, DigestItem, NotificationKind, NotificationPreference
-from app.sections import comments
+from app.sections import comments, editing
 from app.sections.models import Section, SectionStatus
 from app.sections.saving import save_part
 from tests.factories import make_consortium, make_member
@@ -172,6 +172,40 @@ def test_a_validated_text_edited_again_goes_to_the_coordinators_digest_when_chos
     [item] = digest_items(coordinator)
     assert item.kind is NotificationKind.STATUS_CHANGED
     assert "à relire" in item.text
+
+
+def test_validating_a_partner_part_tells_its_writers_never_the_coordinator(
+    demo: Consortium, coordinator: User, director: User
+) -> None:
+    found = section(demo)
+    partner = partner_by_code(demo, "plie-sevran")
+    assert partner is not None
+    save_part(found, partner, "<p>Notre diagnostic.</p>", base_revision=0, by=director)
+    db.session.commit()
+
+    assert editing.set_status(found, partner.id, SectionStatus.VALIDATED, by=coordinator)
+    db.session.commit()
+
+    [message] = [m for m in outbox() if m.kind == "section_status_changed"]
+    assert message.to == director.email
+    assert "→ « Validé »" in message.text_body
+    assert found.title in message.subject
+
+
+def test_a_status_change_waits_for_the_digest_when_chosen(
+    demo: Consortium, coordinator: User, director: User
+) -> None:
+    choose(director, status_changed=Delivery.DIGEST)
+    found = section(demo)
+    partner = partner_by_code(demo, "plie-sevran")
+    assert partner is not None
+
+    editing.set_status(found, partner.id, SectionStatus.IN_REVIEW, by=coordinator)
+    db.session.commit()
+
+    assert [m for m in outbox() if m.kind == "section_status_changed"] == []
+    [item] = digest_items(director)
+    assert item.kind is NotificationKind.STATUS_CHANGED
 
 
 def test_notify_sends_sign_off_voided_to_the_digest_when_chosen(demo: Consortium, director: User) -> None:
