@@ -1,4 +1,4 @@
-"""Le journal d'activité d'un consortium."""
+"""The consortium's activity log, read only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Les annexes des partenaires : dépôt, historique, téléchargement, pièces exigées."""
+"""Partners' annexes: upload, history, download, and the kinds the coordination requires."""
 
 from __future__ import annotations
 

@@ -271,6 +271,12 @@ class PartnerTodo:
         return max(dates) if dates else None
 
     @property
+    def overdue(self) -> bool:
+        """Whether the date by which everything left is due has already passed (Paris time)."""
+        latest = self.latest_due
+        return latest is not None and latest < paris_today()
+
+    @property
     def due_soonest(self) -> tuple[TodoItem, ...]:
         """The items due at the nearest date."""
         nearest = self.nearest

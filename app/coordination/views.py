@@ -1,4 +1,4 @@
-"""La coordination : tableau de suivi, échéances, relances."""
+"""Coordination: the board of what each partner still owes, milestones, reminders."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Le dossier à déposer : aperçu, PDF, tableurs, archive, versions déposées."""
+"""The dossier to file: preview, PDF (cached, rendered in the background), exports, submitted versions."""
 
 from __future__ import annotations
 

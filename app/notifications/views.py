@@ -1,4 +1,4 @@
-"""Les préférences de notification de chacun et le résumé quotidien."""
+"""Each person's notification choices (immediately or in a daily digest) and the digest command."""
 
 from __future__ import annotations
 

@@ -275,6 +275,15 @@ def test_partner_home_lists_what_is_left_before_the_nearest_milestone(client: Fl
     assert "Engagements signés par la direction" in html
 
 
+def test_partner_home_says_when_the_deadline_has_passed(client: FlaskClient) -> None:
+    consortium = make_consortium(2)  # the demo call's submission date is in 2019
+    director = make_member(consortium, Role.DIRECTOR, consortium.partners[1].code)
+    login(client, director.email)
+    html = client.get(f"/consortia/{consortium.slug}").get_data(as_text=True)
+    assert "à faire : l'échéance du 3 septembre 2019 est passée" in html
+    assert "avant le 3 septembre 2019" not in html.split("mes-taches")[1].split("</h2>")[0]
+
+
 def test_partner_home_says_when_everything_is_done(client: FlaskClient) -> None:
     consortium = _consortium(2)
     partner = consortium.partners[1]
