@@ -6,7 +6,9 @@ Rendering takes seconds: each PDF is rendered once for the module (three renders
 from __future__ import annotations
 
 import io
+import os
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -175,8 +177,6 @@ def test_hostile_markup_is_absent_and_names_shown_literally(rendered: dict[str, 
     # French spacing applied to the user's text; emoji and right-to-left text did not stop the render.
     assert "début" in text
     assert "fin\u202f! Vraiment\u202f?" in text
-    assert "début" in text
-    assert "fin\u202f! Vraiment\u202f?" in text
     assert "NFD été" in text
 
 
@@ -184,7 +184,13 @@ def test_emoji_and_right_to_left_text_do_not_break_the_render() -> None:
     html = dossier_html_fragment(rich_text(RTL_EMOJI_TEXT))
     rendered = render_pdf(html)
     assert rendered.page_count == 1
-    # pdftotext reads the custom font encoding WeasyPrint uses for the Arabic glyphs.
+    # pdftotext (poppler-utils) reads the custom font encoding WeasyPrint uses for the Arabic glyphs;
+    # pypdf does not. CI installs it and sets REQUIRE_PDFTOTEXT=1 so the check never skips there.
+    if shutil.which("pdftotext") is None:
+        reason = "pdftotext (paquet Debian poppler-utils) est absent."
+        if os.environ.get("REQUIRE_PDFTOTEXT") == "1":
+            pytest.fail(f"{reason} REQUIRE_PDFTOTEXT=1 exige ce test.")
+        pytest.skip(reason)
     text = subprocess.run(
         ["pdftotext", "-", "-"], input=rendered.data, capture_output=True, check=True
     ).stdout.decode()
