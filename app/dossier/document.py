@@ -181,6 +181,18 @@ class Dossier:
     def running_name(self) -> str:
         return self.acronym or self.title
 
+    def marked_final(self, version_label: str | None = None) -> Dossier:
+        """The same dossier marked final: no watermark, no list of what is open (callers check errors)."""
+        return dataclasses.replace(
+            self,
+            final=True,
+            version_label=version_label or self.version_label,
+            errors=(),
+            warnings=(),
+            sections_not_validated=(),
+            sign_off_issues=(),
+        )
+
     @cached_property
     def digest(self) -> str:
         """SHA-256 of the content, the time of generation excluded, the template version included."""
@@ -291,7 +303,7 @@ def build_dossier(
         for row in totals.partners
         if row.active and row.sign_off != calc.SignOffState.VALID
     )
-    return Dossier(
+    dossier = Dossier(
         slug=consortium.slug,
         acronym=consortium.acronym,
         title=consortium.title,
@@ -318,14 +330,15 @@ def build_dossier(
         main_funder_share=totals.main_funder_share,
         local_cofunding_share=totals.local_cofunding_share,
         participants=totals.participants,
-        final=final,
+        final=False,
         version_label=version_label,
-        errors=() if final else errors,
-        warnings=() if final else warnings,
-        sections_not_validated=() if final else not_validated,
-        sign_off_issues=() if final else sign_off_issues,
+        errors=errors,
+        warnings=warnings,
+        sections_not_validated=not_validated,
+        sign_off_issues=sign_off_issues,
         generated_at=generated_at or utcnow(),
     )
+    return dossier.marked_final() if final else dossier
 
 
 def _chapters(

@@ -18,7 +18,7 @@ from app.auth.models import User
 from app.consortia.models import Consortium, ConsortiumStatus
 from app.database import utcnow
 from app.dossier import comparison, rendering
-from app.dossier.document import build_dossier
+from app.dossier.document import Dossier, build_dossier
 from app.dossier.exports import JSON_MIME, XLSX_MIME, content_digest, exchange_json, workbook_bytes
 from app.dossier.html import dossier_html
 from app.dossier.models import DossierRender, DossierSnapshot, RenderStatus
@@ -69,18 +69,20 @@ def _next_number(consortium: Consortium) -> int:
     return (last or 0) + 1
 
 
-def _check_can_freeze(consortium: Consortium, *, by: User, note: str) -> None:
+def _check_can_freeze(consortium: Consortium, *, by: User, note: str) -> Dossier:
+    """The draft dossier, once it is clear the person may freeze it and it has no error."""
     if not can_freeze_dossier(by, consortium):
         raise NotAllowed(_("Seule la coordination peut figer la version déposée."))
     if len(note.strip()) > 1000:
         raise Invalid(_("La note est trop longue (1 000 caractères au plus)."))
-    errors = build_dossier(consortium, final=False).errors
-    if errors:
+    draft = build_dossier(consortium, final=False)
+    if draft.errors:
         raise Invalid(
             _("Le dossier contient encore des erreurs ; corrigez-les avant de figer la version déposée :")
             + " "
-            + " ; ".join(errors)
+            + " ; ".join(draft.errors)
         )
+    return draft
 
 
 def freeze(consortium: Consortium, *, by: User, note: str = "") -> DossierSnapshot:
@@ -142,9 +144,9 @@ def request_freeze(consortium: Consortium, *, by: User, note: str = "") -> Dossi
     The checks are made now (refused with the errors listed) and again by the job; the render row
     tracks its progress, and points to the version's PDF once the job has written everything at once.
     """
-    _check_can_freeze(consortium, by=by, note=note)
+    draft = _check_can_freeze(consortium, by=by, note=note)
     label = version_label(_next_number(consortium))
-    digest = build_dossier(consortium, final=True, version_label=label).digest
+    digest = draft.marked_final(label).digest
     under_way = rendering.latest_render(consortium, digest)
     pending = (RenderStatus.QUEUED, RenderStatus.RUNNING)
     if under_way is not None and under_way.status in pending and not rendering.is_stale(under_way):

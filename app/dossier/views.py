@@ -89,7 +89,7 @@ def index(slug: str) -> ResponseReturnValue:
     """Le dossier: its state, the PDF (draft or final), the other exports and the submitted versions."""
     consortium = visible_consortium(slug, current_user)
     dossier = build_dossier(consortium, final=False)
-    final_digest = None if dossier.errors else build_dossier(consortium, final=True).digest
+    final_digest = None if dossier.errors else dossier.marked_final().digest
     last_draft = rendering.latest_done(consortium, final=False)
     last_final = rendering.latest_done(consortium, final=True)
     shown = None
@@ -229,18 +229,15 @@ def archive(slug: str) -> ResponseReturnValue:
     consortium = visible_consortium(slug, current_user)
     if not can_export_consortium(current_user, consortium):
         raise NotAllowed(_("Seule la coordination peut télécharger l'archive complète."))
-    final = _wants_final(consortium)
-    try:
-        render = rendering.request_pdf(consortium, final=final, by=current_user)
-    except DomainError as error:
-        flash(str(error), "danger")
+    render = _request_render(consortium)
+    if render is None:
         return redirect(url_for(".index", slug=slug))
     if not _is_ready(render):
         return _progress_page(consortium, render)
     stored = db.session.get(StoredFile, render.file_id)
     assert stored is not None
-    data = exports.archive_zip(consortium, stored.data, final=final)
-    _exported(consortium, "zip", final=final)
+    data = exports.archive_zip(consortium, stored.data, final=render.final)
+    _exported(consortium, "zip", final=render.final)
     db.session.commit()
     return _download(data, f"dossier-{consortium.slug}.zip", exports.ZIP_MIME)
 
