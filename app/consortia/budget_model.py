@@ -151,6 +151,35 @@ def _check_label(errors: Errors, label: str, others: Iterable[str]) -> None:
         errors.add("label", _("Une autre ligne porte déjà ce libellé."))
 
 
+def _remove_row(
+    consortium: Consortium,
+    rows: list[ExpenseCategory] | list[Funder],
+    row: ExpenseCategory | Funder,
+    kind: AmountKind,
+    keep: str,
+) -> None:
+    """Take a category or funder out of the model, refused while amounts are entered in it."""
+    conditions = (BudgetAmount.kind == kind, BudgetAmount.code == row.code)
+    blocking = blocking_amounts(consortium, *conditions)
+    if blocking:
+        raise Invalid(
+            ngettext(
+                "Impossible de retirer « %(label)s » : %(num)d montant y est saisi (%(names)s). "
+                "Remettez-le à zéro d'abord, ou gardez %(keep)s.",
+                "Impossible de retirer « %(label)s » : %(num)d montants y sont saisis (%(names)s). "
+                "Remettez-les à zéro d'abord, ou gardez %(keep)s.",
+                len(blocking),
+                label=row.label,
+                names=names_in_brief(blocking),
+                keep=keep,
+            )
+        )
+    drop_zero_rows(consortium, *conditions)
+    db.session.delete(row)
+    rows.remove(row)  # type: ignore[arg-type]
+    _renumber(rows)
+
+
 def _renumber(rows: Sequence[ExpenseCategory | Funder]) -> None:
     for position, row in enumerate(rows):
         row.position = position
@@ -254,25 +283,7 @@ def remove_category(consortium: Consortium, code: str, *, by: User) -> None:
         )
     if len([row for row in rows if not row.computed]) <= 1 and not category.computed:
         raise Invalid(_("Le budget doit garder au moins une catégorie de dépenses saisie."))
-    blocking = blocking_amounts(
-        consortium, BudgetAmount.kind == AmountKind.EXPENSE, BudgetAmount.code == code
-    )
-    if blocking:
-        raise Invalid(
-            ngettext(
-                "Impossible de retirer « %(label)s » : %(num)d montant y est saisi (%(names)s). "
-                "Remettez-le à zéro d'abord, ou gardez cette catégorie.",
-                "Impossible de retirer « %(label)s » : %(num)d montants y sont saisis (%(names)s). "
-                "Remettez-les à zéro d'abord, ou gardez cette catégorie.",
-                len(blocking),
-                label=category.label,
-                names=names_in_brief(blocking),
-            )
-        )
-    drop_zero_rows(consortium, BudgetAmount.kind == AmountKind.EXPENSE, BudgetAmount.code == code)
-    db.session.delete(category)
-    rows.remove(category)
-    _renumber(rows)
+    _remove_row(consortium, rows, category, AmountKind.EXPENSE, _("cette catégorie"))
     record_event(
         "budget_model.category_removed",
         actor_id=by.id,
@@ -359,25 +370,7 @@ def remove_funder(consortium: Consortium, code: str, *, by: User) -> None:
         )
     if len(rows) <= 1:
         raise Invalid(_("Le budget doit garder au moins un financeur."))
-    blocking = blocking_amounts(
-        consortium, BudgetAmount.kind == AmountKind.RESOURCE, BudgetAmount.code == code
-    )
-    if blocking:
-        raise Invalid(
-            ngettext(
-                "Impossible de retirer « %(label)s » : %(num)d montant y est saisi (%(names)s). "
-                "Remettez-le à zéro d'abord, ou gardez ce financeur.",
-                "Impossible de retirer « %(label)s » : %(num)d montants y sont saisis (%(names)s). "
-                "Remettez-les à zéro d'abord, ou gardez ce financeur.",
-                len(blocking),
-                label=funder.label,
-                names=names_in_brief(blocking),
-            )
-        )
-    drop_zero_rows(consortium, BudgetAmount.kind == AmountKind.RESOURCE, BudgetAmount.code == code)
-    db.session.delete(funder)
-    rows.remove(funder)
-    _renumber(rows)
+    _remove_row(consortium, rows, funder, AmountKind.RESOURCE, _("ce financeur"))
     record_event(
         "budget_model.funder_removed",
         actor_id=by.id,
