@@ -12,6 +12,7 @@ from flask_wtf.file import FileField, FileRequired
 
 from app.budget import spreadsheets
 from app.budget.consolidation import BUDGET_ENDPOINT, finding_link, group_label, plan_of
+from app.budget.models import SpreadsheetImport
 from app.budget.services import consolidation_of
 from app.consortia.models import Consortium, Partner, PartnerStatus
 from app.consortia.services import partner_by_code, visible_consortium
@@ -164,6 +165,12 @@ def preview(slug: str, code: str, import_id: int) -> ResponseReturnValue:
     if not can_edit_partner_figures(current_user, partner):
         raise NotAllowed(_("Vous ne pouvez pas modifier les chiffres de ce membre."))
     spreadsheet = spreadsheets.pending_import(partner, import_id, by=current_user)
+    return _render_preview(consortium, partner, spreadsheet)
+
+
+def _render_preview(
+    consortium: Consortium, partner: Partner, spreadsheet: SpreadsheetImport, error: str | None = None
+) -> str:
     return render_template(
         "consolidation/preview.html",
         consortium=consortium,
@@ -171,6 +178,7 @@ def preview(slug: str, code: str, import_id: int) -> ResponseReturnValue:
         spreadsheet=spreadsheet,
         changes=spreadsheets.changes_of(spreadsheet),
         grid_url=_grid_url(consortium, partner),
+        error=error,
     )
 
 
@@ -184,15 +192,7 @@ def apply(slug: str, code: str, import_id: int) -> ResponseReturnValue:
     except (Conflict, Invalid) as error:
         db.session.rollback()
         spreadsheet = spreadsheets.pending_import(partner, import_id, by=current_user)
-        return render_template(
-            "consolidation/preview.html",
-            consortium=consortium,
-            partner=partner,
-            spreadsheet=spreadsheet,
-            changes=spreadsheets.changes_of(spreadsheet),
-            grid_url=_grid_url(consortium, partner),
-            error=error.message,
-        ), error.status_code
+        return _render_preview(consortium, partner, spreadsheet, error.message), error.status_code
     db.session.commit()
     flash(_("%(count)s montant(s) mis à jour depuis le fichier.", count=count), "success")
     return redirect(_grid_url(consortium, partner) or url_for(".plan", slug=slug, _anchor=f"membre-{code}"))
