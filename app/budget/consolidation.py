@@ -34,7 +34,14 @@ class Rate:
     value: Decimal | None
 
 
-Cell = str | int | Decimal | Rate | None
+@dataclass(frozen=True)
+class Quantity:
+    """A number that is not money (full-time equivalents, participants per FTE), shown with two decimals."""
+
+    value: Decimal | None
+
+
+Cell = str | int | Decimal | Rate | Quantity | None
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,7 @@ def plan_of(state: ConsortiumState) -> Plan:
                 row.total_expenses,
                 row.total_resources,
                 row.participants,
-                row.fte,
+                Quantity(row.fte),
             )
         )
         partner_keys.append(row.id)
@@ -114,7 +121,7 @@ def plan_of(state: ConsortiumState) -> Plan:
             totals.total_cost,
             totals.total_resources,
             totals.participants,
-            totals.fte,
+            Quantity(totals.fte),
         ),
         tuple(partner_keys),
     )
@@ -188,8 +195,8 @@ def plan_of(state: ConsortiumState) -> Plan:
             ),
             (_("Participants"), totals.participants, "—"),
             (_("Coût par participant"), totals.cost_per_participant, "—"),
-            (_("Équivalents temps plein (ETP)"), totals.fte, "—"),
-            (_("Participants par ETP"), totals.participants_per_fte, "—"),
+            (_("Équivalents temps plein (ETP)"), Quantity(totals.fte), "—"),
+            (_("Participants par ETP"), Quantity(totals.participants_per_fte), "—"),
             (_("Durée du projet (mois)"), totals.duration_months, "—"),
         ),
     )

@@ -31,7 +31,7 @@ from app.audit import record_event
 from app.auth.models import User
 from app.budget import calculations as calc
 from app.budget import sign_off
-from app.budget.consolidation import Plan, Rate, Table
+from app.budget.consolidation import Plan, Quantity, Rate, Table
 from app.budget.figures import budget_model
 from app.budget.models import AmountKind, BudgetAmount, ExpenseCategory, Funder, SpreadsheetImport
 from app.budget.services import ConsortiumState
@@ -573,6 +573,8 @@ def apply_import(spreadsheet: SpreadsheetImport, *, by: User) -> int:
 def _sheet_value(value: object) -> object:
     if isinstance(value, Rate):
         return float(value.value) if value.value is not None else None
+    if isinstance(value, Quantity):
+        return value.value
     if isinstance(value, str):
         return neutralise(value)
     return value
@@ -599,6 +601,8 @@ def plan_workbook(consortium: Consortium, state: ConsortiumState, plan: Plan) ->
                 cell = sheet.cell(sheet.max_row, column)
                 if isinstance(value, Rate):
                     cell.number_format = "0.0%"
+                elif isinstance(value, Quantity):
+                    cell.number_format = "0.00"
                 elif isinstance(value, Decimal):
                     cell.number_format = MONEY_FORMAT
         if table.footer:
@@ -643,6 +647,8 @@ def _csv_value(value: object) -> str:
         return ""
     if isinstance(value, Rate):
         return "" if value.value is None else str(value.value.quantize(Decimal("0.0001")))
+    if isinstance(value, Quantity):
+        return "" if value.value is None else str(value.value)
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, str):

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from app.budget.consolidation import Cell, Rate, Table
+from app.budget.consolidation import Cell, Quantity, Rate, Table
 from app.money import format_eur, format_share
 from app.templating import french_decimal, french_integer
 
@@ -36,6 +36,8 @@ def cell_text(value: Cell) -> str:
         return "—"
     if isinstance(value, Rate):
         return format_share(value.value)
+    if isinstance(value, Quantity):
+        return french_decimal(value.value)
     if isinstance(value, Decimal):
         return format_eur(value)
     if isinstance(value, bool):
@@ -45,19 +47,8 @@ def cell_text(value: Cell) -> str:
     return str(value)
 
 
-def _is_fte(label: object) -> bool:
-    return isinstance(label, str) and "ETP" in label
-
-
-def _plan_cell(value: Cell, *, fte: bool) -> str:
-    """A cell of the plan; FTE and ratios per FTE are numbers with two decimals, never euros."""
-    if fte and isinstance(value, Decimal):
-        return french_decimal(value)
-    return cell_text(value)
-
-
 def _is_numeric(value: Cell) -> bool:
-    return isinstance(value, Rate | Decimal | int) and not isinstance(value, bool)
+    return isinstance(value, Rate | Quantity | Decimal | int) and not isinstance(value, bool)
 
 
 def _widths(count_text: int, count_numeric: int, first: int) -> tuple[int, ...]:
@@ -94,15 +85,9 @@ def table_from_plan(
         else:
             width = next(ordered)
         columns.append(Column(label, numeric[index], width))
-    fte_columns = {index for index, label in enumerate(table.header) if _is_fte(label)}
 
     def cells(row: Sequence[Cell]) -> tuple[str, ...]:
-        fte_row = _is_fte(row[0]) if row else False
-        return tuple(
-            _plan_cell(value, fte=fte_row or index in fte_columns)
-            for index, value in enumerate(row)
-            if index not in drop_columns
-        )
+        return tuple(cell_text(value) for index, value in enumerate(row) if index not in drop_columns)
 
     return TableData(
         key=table.key,
