@@ -58,10 +58,6 @@ _DATA_URL = re.compile(
     r"\Adata:(?P<type>[a-z0-9.+/-]+)(?P<params>(;[^,;]*)*?)(?P<base64>;base64)?,(?P<data>.*)\Z", re.I | re.S
 )
 
-DEFAULT_TIMEOUT = 180
-DEFAULT_MEMORY_MB = 1024
-DEFAULT_CONCURRENCY = 2
-
 logger = logging.getLogger(__name__)
 
 
@@ -137,12 +133,6 @@ def _static_root() -> Path:
     return STATIC_ROOT
 
 
-def _setting(name: str, default: int) -> int:
-    if has_app_context():
-        return int(current_app.config.get(name, default))
-    return default
-
-
 _semaphores: dict[int, threading.BoundedSemaphore] = {}
 _semaphores_lock = threading.Lock()
 
@@ -193,9 +183,10 @@ def _child(connection: Connection, html: str, static_root: Path, memory_mb: int)
 
 def render_pdf(html: str) -> RenderedPdf:
     """The PDF of the dossier's HTML, rendered in a bounded child process; RenderError on failure."""
-    timeout = _setting("DOSSIER_RENDER_TIMEOUT", DEFAULT_TIMEOUT)
-    memory_mb = _setting("DOSSIER_RENDER_MEMORY_MB", DEFAULT_MEMORY_MB)
-    slots = _semaphore(max(1, _setting("DOSSIER_MAX_CONCURRENT_RENDERS", DEFAULT_CONCURRENCY)))
+    config = current_app.config
+    timeout = int(config["DOSSIER_RENDER_TIMEOUT"])
+    memory_mb = int(config["DOSSIER_RENDER_MEMORY_MB"])
+    slots = _semaphore(max(1, int(config["DOSSIER_MAX_CONCURRENT_RENDERS"])))
     if not slots.acquire(timeout=timeout):
         raise RenderError("Trop de dossiers sont en cours de fabrication : réessayez dans quelques minutes.")
     try:

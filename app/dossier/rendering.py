@@ -22,7 +22,7 @@ from app.database import utcnow
 from app.dossier.document import Dossier, build_dossier
 from app.dossier.html import dossier_html
 from app.dossier.models import DossierRender, DossierSnapshot, RenderStatus
-from app.dossier.pdf import DEFAULT_CONCURRENCY, RenderedPdf, RenderError, render_pdf
+from app.dossier.pdf import RenderedPdf, RenderError, render_pdf
 from app.errors import DomainError
 from app.extensions import db
 from app.jobs import run_later
@@ -239,7 +239,7 @@ def _wait_for_a_slot(render: DossierRender) -> DossierRender | None:
 
     Returns the render reloaded, or None when another worker took it meanwhile."""
     render_id = render.id
-    limit = int(current_app.config.get("DOSSIER_MAX_CONCURRENT_RENDERS", DEFAULT_CONCURRENCY))
+    limit = int(current_app.config["DOSSIER_MAX_CONCURRENT_RENDERS"])
     if _running_elsewhere(render_id) < limit:
         return render
     render.stage = _("En attente : d'autres dossiers sont en cours de fabrication")

@@ -103,27 +103,22 @@ def test_weasyprint_reads_nothing_outside_our_assets(redirecting_server: str) ->
     assert b"root:" not in data
 
 
-def test_render_is_stopped_after_the_time_bound(app: Flask) -> None:
+def test_render_is_stopped_after_the_time_bound(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     html = "<html><body>" + "<p>Un paragraphe assez long pour occuper la mise en page.</p>" * 20_000
-    app.config["DOSSIER_RENDER_TIMEOUT"] = 1
-    try:
-        with pytest.raises(RenderError, match="dépassé 1 secondes"):
-            render_pdf(html + "</body></html>")
-    finally:
-        app.config["DOSSIER_RENDER_TIMEOUT"] = pdf.DEFAULT_TIMEOUT
+    monkeypatch.setitem(app.config, "DOSSIER_RENDER_TIMEOUT", 1)
+    with pytest.raises(RenderError, match="dépassé 1 secondes"):
+        render_pdf(html + "</body></html>")
 
 
-def test_render_is_stopped_beyond_the_memory_bound(app: Flask) -> None:
-    app.config["DOSSIER_RENDER_MEMORY_MB"] = 8
-    try:
-        with pytest.raises(RenderError):
-            render_pdf("<html><body>" + "<table><tr><td>cellule</td></tr></table>" * 5_000 + "</body></html>")
-    finally:
-        app.config["DOSSIER_RENDER_MEMORY_MB"] = pdf.DEFAULT_MEMORY_MB
+def test_render_is_stopped_beyond_the_memory_bound(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(app.config, "DOSSIER_RENDER_MEMORY_MB", 8)
+    with pytest.raises(RenderError):
+        render_pdf("<html><body>" + "<table><tr><td>cellule</td></tr></table>" * 5_000 + "</body></html>")
 
 
-def test_at_most_n_renders_at_once(app: Flask) -> None:
-    app.config.update(DOSSIER_MAX_CONCURRENT_RENDERS=1, DOSSIER_RENDER_TIMEOUT=1)
+def test_at_most_n_renders_at_once(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(app.config, "DOSSIER_MAX_CONCURRENT_RENDERS", 1)
+    monkeypatch.setitem(app.config, "DOSSIER_RENDER_TIMEOUT", 1)
     slot = pdf._semaphore(1)
     assert slot.acquire(timeout=1)
     try:
@@ -131,7 +126,6 @@ def test_at_most_n_renders_at_once(app: Flask) -> None:
             render_pdf("<p>attente</p>")
     finally:
         slot.release()
-        app.config.update(DOSSIER_MAX_CONCURRENT_RENDERS=2, DOSSIER_RENDER_TIMEOUT=pdf.DEFAULT_TIMEOUT)
 
 
 def test_render_returns_the_pdf_and_its_page_count() -> None:
