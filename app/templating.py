@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,11 @@ from app.permissions import (
 )
 
 PARIS = ZoneInfo("Europe/Paris")
+
+
+def paris_midnight(day: date) -> datetime:
+    """The instant (UTC) a day begins in Paris: the bound of "that day" for times stored in UTC."""
+    return datetime.combine(day, time(0), tzinfo=PARIS).astimezone(UTC)
 
 
 def french_date(value: date | None) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
@@ -23,8 +22,8 @@ from app.errors import NotAllowed
 from app.extensions import db
 from app.permissions import can_manage_consortium, can_view_activity, grant_of
 from app.sections.models import Section
+from app.templating import paris_midnight
 
-PARIS = ZoneInfo("Europe/Paris")
 PER_PAGE = 50
 REFUSAL = "Le journal d'activité est réservé à la coordination et aux personnes des membres du consortium."
 
@@ -144,10 +143,6 @@ def parse_filters(
     return FeedFilters(partner_id=partner_id, actor_id=actor_id, group=group, start=start, end=end), errors
 
 
-def _paris_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=PARIS).astimezone(UTC)
-
-
 def _query(consortium: Consortium, filters: FeedFilters, scope: int | None) -> Select[AuditEvent]:
     query = select(AuditEvent).where(
         AuditEvent.consortium_id == consortium.id, AuditEvent.kind.not_in(sorted(HIDDEN_KINDS))
@@ -161,10 +156,10 @@ def _query(consortium: Consortium, filters: FeedFilters, scope: int | None) -> S
     if filters.group is not None:
         query = query.where(AuditEvent.kind.in_(kinds_of(filters.group)))
     if filters.start is not None:
-        query = query.where(AuditEvent.at >= _paris_midnight(filters.start))
+        query = query.where(AuditEvent.at >= paris_midnight(filters.start))
     if filters.end is not None:
         # The whole last day, in Paris time (a day of 23 or 25 hours at the clock changes).
-        query = query.where(AuditEvent.at < _paris_midnight(filters.end + timedelta(days=1)))
+        query = query.where(AuditEvent.at < paris_midnight(filters.end + timedelta(days=1)))
     return query
 
 

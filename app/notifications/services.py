@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
@@ -19,8 +18,7 @@ from app.errors import Invalid, NotAllowed
 from app.extensions import db
 from app.mail.services import public_link, queue_mail
 from app.notifications.models import Delivery, DigestItem, NotificationKind, NotificationPreference
-
-PARIS = ZoneInfo("Europe/Paris")
+from app.templating import PARIS, paris_midnight
 
 KIND_LABELS = {
     NotificationKind.MENTION: "Mentions",
@@ -165,9 +163,7 @@ class DigestGroup:
 
 def _paris_day_bounds(now: datetime) -> tuple[datetime, datetime]:
     day = now.astimezone(PARIS).date()
-    start = datetime.combine(day, time(0), tzinfo=PARIS).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=PARIS).astimezone(UTC)
-    return start, end
+    return paris_midnight(day), paris_midnight(day + timedelta(days=1))
 
 
 def digest_recipients(now: datetime) -> list[User]:
