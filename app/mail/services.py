@@ -21,6 +21,24 @@ def public_link(endpoint: str, **values: Any) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
+def mail_subject(subject: str) -> str:
+    """A subject on one line (a line break in a header makes the message unsendable, or injects headers)."""
+    return " ".join(subject.split())[:300]
+
+
+def render_mail(
+    template: str, extension: str, *, subject: str, consortium: Consortium | None, **context: Any
+) -> str:
+    """One body of an e-mail (templates mail/<template>.txt and .html)."""
+    return render_template(
+        f"mail/{template}.{extension}",
+        subject=subject,
+        consortium=consortium,
+        public_url=current_app.config["PUBLIC_URL"].rstrip("/"),
+        **context,
+    )
+
+
 def queue_mail(
     to: str,
     template: str,
@@ -31,20 +49,14 @@ def queue_mail(
     **context: Any,
 ) -> OutboxMessage:
     """Add an e-mail to the outbox, sent once the caller commits (templates mail/<template>.txt and .html)."""
-    # A line break in a header would make the message unsendable (and is how headers get injected).
-    subject = " ".join(subject.split())[:300]
-    context = {
-        "consortium": consortium,
-        "public_url": current_app.config["PUBLIC_URL"].rstrip("/"),
-        **context,
-    }
+    subject = mail_subject(subject)
     message = OutboxMessage(
         consortium_id=consortium.id if consortium is not None else None,
         kind=kind,
         to=to,
         subject=subject,
-        text_body=render_template(f"mail/{template}.txt", subject=subject, **context),
-        html_body=render_template(f"mail/{template}.html", subject=subject, **context),
+        text_body=render_mail(template, "txt", subject=subject, consortium=consortium, **context),
+        html_body=render_mail(template, "html", subject=subject, consortium=consortium, **context),
     )
     db.session.add(message)
     db.session.flush()

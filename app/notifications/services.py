@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app, render_template
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
@@ -16,7 +15,7 @@ from app.auth.models import User
 from app.consortia.models import Consortium
 from app.errors import Invalid, NotAllowed
 from app.extensions import db
-from app.mail.services import public_link, queue_mail
+from app.mail.services import mail_subject, public_link, queue_mail, render_mail
 from app.notifications.models import Delivery, DigestItem, NotificationKind, NotificationPreference
 from app.templating import PARIS, paris_midnight
 
@@ -131,15 +130,8 @@ def notify(
             user.email, template, subject=subject, kind=template, consortium=consortium, link=link, **context
         )
         return
-    subject = " ".join(subject.split())[:300]
-    text = render_template(
-        f"mail/{template}.txt",
-        subject=subject,
-        consortium=consortium,
-        public_url=current_app.config["PUBLIC_URL"].rstrip("/"),
-        link=link,
-        **context,
-    )
+    subject = mail_subject(subject)
+    text = render_mail(template, "txt", subject=subject, consortium=consortium, link=link, **context)
     db.session.add(
         DigestItem(
             user_id=user.id,
