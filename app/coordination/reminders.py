@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask import render_template
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
@@ -22,7 +21,7 @@ from app.coordination.owed import KINDS, OwedItem, PartnerOwed, owed_of
 from app.coordination.services import milestone_of, milestones_of, next_deadline, paris_today
 from app.errors import Invalid, NotAllowed
 from app.extensions import db
-from app.mail.services import public_link, queue_mail
+from app.mail.services import public_link, queue_mail, render_mail
 from app.permissions import can_coordinate
 from app.templating import french_date
 
@@ -41,11 +40,11 @@ class ReminderMessage:
 
     @property
     def text_body(self) -> str:
-        return render_template("mail/reminder.txt", subject=self.subject, **self.context)
+        return render_mail("reminder", "txt", subject=self.subject, **self.context)
 
     @property
     def html_body(self) -> str:
-        return render_template("mail/reminder.html", subject=self.subject, **self.context)
+        return render_mail("reminder", "html", subject=self.subject, **self.context)
 
 
 @dataclass
