@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import zipfile
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import LargeBinary, String
@@ -34,3 +36,11 @@ def store_bytes(data: bytes, content_type: str) -> StoredFile:
     db.session.add(stored)
     db.session.flush()
     return stored
+
+
+def inflates_abnormally(entries: Sequence[zipfile.ZipInfo], *, max_bytes: int, max_ratio: int) -> bool:
+    """Whether a zip (an uploaded .xlsx or .docx) would unpack beyond `max_bytes` or `max_ratio` times its
+    compressed size: a zip bomb, refused from its directory before anything is unpacked."""
+    uncompressed = sum(entry.file_size for entry in entries)
+    compressed = sum(entry.compress_size for entry in entries)
+    return uncompressed > max_bytes or uncompressed > max_ratio * max(compressed, 1)

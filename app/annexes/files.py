@@ -18,6 +18,7 @@ from typing import Final
 from flask_babel import gettext as _
 
 from app.errors import Invalid
+from app.storage import inflates_abnormally
 
 PDF: Final = "application/pdf"
 JPEG: Final = "image/jpeg"
@@ -149,9 +150,7 @@ def _office_type(data: bytes) -> str:
         raise not_office from None
     if len(entries) > ZIP_MAX_ENTRIES:
         raise _refused(_("Ce document compte trop de parties pour un fichier Word ou Excel : il est refusé."))
-    uncompressed = sum(entry.file_size for entry in entries)
-    compressed = sum(entry.compress_size for entry in entries)
-    if uncompressed > ZIP_MAX_UNCOMPRESSED or uncompressed > ZIP_MAX_RATIO * max(compressed, 1):
+    if inflates_abnormally(entries, max_bytes=ZIP_MAX_UNCOMPRESSED, max_ratio=ZIP_MAX_RATIO):
         raise _refused(
             _("Ce document se décompresse en un volume anormal (archive piégée possible) : il est refusé.")
         )

@@ -41,6 +41,7 @@ from app.errors import Conflict, Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.money import InvalidAmount, format_eur, parse_amount
 from app.permissions import can_edit_partner_figures
+from app.storage import inflates_abnormally
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET = "Budget"
@@ -306,9 +307,9 @@ def check_container(data: bytes) -> None:
         entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise SpreadsheetError(_("Ce fichier .xlsx est abîmé : il ne peut pas être lu.")) from error
-    total = sum(entry.file_size for entry in entries)
-    compressed = sum(entry.compress_size for entry in entries)
-    if len(entries) > MAX_ENTRIES or total > MAX_UNCOMPRESSED_BYTES or total > MAX_RATIO * max(compressed, 1):
+    if len(entries) > MAX_ENTRIES or inflates_abnormally(
+        entries, max_bytes=MAX_UNCOMPRESSED_BYTES, max_ratio=MAX_RATIO
+    ):
         raise SpreadsheetError(
             _(
                 "Ce fichier se décompresse en un volume anormal : il est refusé. "
