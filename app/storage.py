@@ -7,6 +7,7 @@ import zipfile
 from collections.abc import Sequence
 from datetime import datetime
 
+from flask import Response
 from sqlalchemy import LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,3 +45,11 @@ def inflates_abnormally(entries: Sequence[zipfile.ZipInfo], *, max_bytes: int, m
     uncompressed = sum(entry.file_size for entry in entries)
     compressed = sum(entry.compress_size for entry in entries)
     return uncompressed > max_bytes or uncompressed > max_ratio * max(compressed, 1)
+
+
+def download_response(data: str | bytes, filename: str, mimetype: str) -> Response:
+    """A file to save, never shown in the page (nosniff comes with every response)."""
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

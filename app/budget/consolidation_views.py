@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,6 +20,7 @@ from app.errors import Conflict, Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.permissions import can_edit_partner_figures
 from app.security import checks_csrf_in_form
+from app.storage import download_response
 
 bp = Blueprint("consolidation", __name__)
 
@@ -39,14 +40,6 @@ def _partner(slug: str, code: str) -> tuple[Consortium, Partner]:
     if partner is None:
         raise NotFound(_("Ce membre n'existe pas dans ce consortium."))
     return consortium, partner
-
-
-def _download(data: bytes, filename: str, mimetype: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 def _grid_url(consortium: Consortium, partner: Partner) -> str | None:
@@ -89,7 +82,7 @@ def plan_xlsx(slug: str) -> ResponseReturnValue:
     consortium = visible_consortium(slug, current_user)
     state = consolidation_of(consortium)
     data = spreadsheets.plan_workbook(consortium, state, plan_of(state))
-    return _download(data, f"plan-de-financement-{consortium.slug}.xlsx", spreadsheets.XLSX_MIME)
+    return download_response(data, f"plan-de-financement-{consortium.slug}.xlsx", spreadsheets.XLSX_MIME)
 
 
 @bp.get("/consortia/<slug>/plan-de-financement-csv.zip")
@@ -97,7 +90,7 @@ def plan_csv(slug: str) -> ResponseReturnValue:
     """The consolidated plan as CSV files (one per view) in a zip."""
     consortium = visible_consortium(slug, current_user)
     data = spreadsheets.plan_csv_zip(plan_of(consolidation_of(consortium)))
-    return _download(data, f"plan-de-financement-{consortium.slug}-csv.zip", "application/zip")
+    return download_response(data, f"plan-de-financement-{consortium.slug}-csv.zip", "application/zip")
 
 
 @bp.get("/consortia/<slug>/membres/<code>/budget.xlsx")
@@ -105,7 +98,7 @@ def partner_xlsx(slug: str, code: str) -> ResponseReturnValue:
     """A partner's budget as an Excel template prefilled with its current figures."""
     consortium, partner = _partner(slug, code)
     data = spreadsheets.partner_workbook(partner)
-    return _download(data, f"budget-{consortium.slug}-{partner.code}.xlsx", spreadsheets.XLSX_MIME)
+    return download_response(data, f"budget-{consortium.slug}-{partner.code}.xlsx", spreadsheets.XLSX_MIME)
 
 
 def _render_upload(

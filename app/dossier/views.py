@@ -28,19 +28,11 @@ from app.permissions import (
     can_make_final_dossier,
     can_view_consortium,
 )
-from app.storage import StoredFile
+from app.storage import StoredFile, download_response
 
 # cli_group=None: commands registered here are top-level (`flask --app wsgi <command>`).
 bp = Blueprint("dossier", __name__, cli_group=None)
 bp.cli.add_command(export_dossier_command)
-
-
-def _download(data: bytes, filename: str, mimetype: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 def _exported(consortium: Consortium, kind: str, *, final: bool = False, **data: Any) -> None:
@@ -198,7 +190,7 @@ def _send_render(consortium: Consortium, render: DossierRender) -> Response:
         raise NotFound(_("Ce PDF n'existe plus."))
     _exported(consortium, "pdf", final=render.final, pages=render.page_count)
     db.session.commit()
-    return _download(stored.data, _pdf_name(consortium, render.final), rendering.PDF_MIME)
+    return download_response(stored.data, _pdf_name(consortium, render.final), rendering.PDF_MIME)
 
 
 @bp.get("/consortia/<slug>/dossier/rendus/<int:render_id>.pdf")
@@ -220,7 +212,7 @@ def workbook(slug: str) -> ResponseReturnValue:
     data = exports.workbook_bytes(consortium)
     _exported(consortium, "xlsx")
     db.session.commit()
-    return _download(data, f"plan-de-financement-{consortium.slug}.xlsx", exports.XLSX_MIME)
+    return download_response(data, f"plan-de-financement-{consortium.slug}.xlsx", exports.XLSX_MIME)
 
 
 @bp.get("/consortia/<slug>/dossier.zip")
@@ -239,7 +231,7 @@ def archive(slug: str) -> ResponseReturnValue:
     data = exports.archive_zip(consortium, stored.data, final=render.final)
     _exported(consortium, "zip", final=render.final)
     db.session.commit()
-    return _download(data, f"dossier-{consortium.slug}.zip", exports.ZIP_MIME)
+    return download_response(data, f"dossier-{consortium.slug}.zip", exports.ZIP_MIME)
 
 
 # --- Submitted versions ------------------------------------------------------------------------
@@ -306,4 +298,4 @@ def version_file(slug: str, number: int, kind: str) -> ResponseReturnValue:
     }
     _exported(consortium, kind, final=True, version=number)
     db.session.commit()
-    return _download(stored.data, names[kind], stored.content_type)
+    return download_response(stored.data, names[kind], stored.content_type)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,6 +14,7 @@ from app.exchange.exporter import export_document
 from app.exchange.serialisation import dumps
 from app.extensions import db
 from app.permissions import can_export_consortium
+from app.storage import download_response
 
 bp = Blueprint("exchange", __name__)
 
@@ -27,8 +28,4 @@ def export_json(slug: str) -> ResponseReturnValue:
     text = dumps(export_document(consortium))
     record_event("consortium.exported", actor_id=current_user.id, consortium_id=consortium.id, format="json")
     db.session.commit()
-    return Response(
-        text,
-        mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{consortium.slug}.json"'},
-    )
+    return download_response(text, f"{consortium.slug}.json", "application/json")
