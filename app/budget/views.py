@@ -11,10 +11,9 @@ from flask_login import current_user
 from app.budget.calculations import Consolidation
 from app.budget.models import FUNDER_GROUP_LABELS
 from app.budget.services import consolidation_of
-from app.consortia.models import Consortium, Role
+from app.consortia.models import Consortium
 from app.consortia.services import visible_consortium
-from app.coordination.services import todo_of
-from app.permissions import can_export_consortium, grant_of
+from app.permissions import can_export_consortium
 from app.sections.editing import section_summary
 
 bp = Blueprint("budget", __name__)
@@ -36,10 +35,6 @@ def overview(slug: str) -> ResponseReturnValue:
     consortium = visible_consortium(slug, current_user)
     state = consolidation_of(consortium)
     partners = {partner.code: partner for partner in state.data.partners}
-    # People acting for a partner see what it still owes ("Il vous reste 3 choses à faire…").
-    grant = grant_of(current_user, consortium)
-    partner_id = grant.partner_id if grant and grant.role in (Role.DIRECTOR, Role.CONTRIBUTOR) else None
-    my_todo = todo_of(consortium, partner_id) if partner_id is not None else None
     return render_template(
         "budget/overview.html",
         consortium=consortium,
@@ -49,5 +44,4 @@ def overview(slug: str) -> ResponseReturnValue:
         group_labels=FUNDER_GROUP_LABELS,
         can_export=can_export_consortium(current_user, consortium),
         summary=section_summary(consortium),
-        my_todo=my_todo,
     )

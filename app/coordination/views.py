@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.consortia.models import Consortium
+from app.consortia.models import Consortium, Role
 from app.consortia.services import visible_consortium
 from app.coordination import reminders, services
 from app.coordination.cli import send_reminders
@@ -17,11 +18,24 @@ from app.coordination.models import Milestone
 from app.coordination.owed import KIND_LABELS, KINDS, STATE_LABELS, STATES, owed_of
 from app.errors import DomainError, Invalid, NotAllowed, NotFound
 from app.extensions import db
-from app.permissions import can_coordinate
+from app.permissions import can_coordinate, grant_of
 
 # cli_group=None: commands registered here are top-level (`flask --app wsgi <command>`).
 bp = Blueprint("coordination", __name__, cli_group=None)
 bp.cli.add_command(send_reminders)
+
+
+@bp.app_context_processor
+def _partner_todo() -> dict[str, Any]:
+    # The overview (a lower feature's page) shows a partner's people what it still owes, without
+    # importing coordination: its template calls this.
+    def partner_todo(consortium: Consortium) -> services.PartnerTodo | None:
+        grant = grant_of(current_user, consortium)
+        if grant is None or grant.partner_id is None or grant.role not in (Role.DIRECTOR, Role.CONTRIBUTOR):
+            return None
+        return services.todo_of(consortium, grant.partner_id)
+
+    return {"partner_todo": partner_todo}
 
 
 def _coordinated(slug: str) -> Consortium:
