@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import select
 
-from app.annexes.models import ANNEX_KIND_LABELS, Annex, AnnexKind, RequiredAnnex
+from app.annexes import services as annexes
+from app.annexes.models import ANNEX_KIND_LABELS, Annex, AnnexKind
 from app.budget import calculations as calc
 from app.budget import figures
 from app.budget.models import WHOLE_PROJECT
@@ -220,10 +221,7 @@ def owed_of(
             )
         ):
             parts[(part.section_id, part.partner_id or 0)] = part
-    required = set(
-        db.session.scalars(select(RequiredAnnex.kind).where(RequiredAnnex.consortium_id == consortium.id))
-    )
-    required_kinds = [kind for kind in AnnexKind if kind in required]
+    required_kinds = annexes.required_kinds(consortium.id)
     provided: set[tuple[int, AnnexKind]] = set()
     if required_kinds:
         provided = {
