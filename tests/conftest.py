@@ -24,10 +24,6 @@ from config import TestConfig
 settings.register_profile("consortio", deadline=None)
 settings.load_profile("consortio")
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DEMO = REPO.parent / "shared" / "domain" / "demo-consortium.json"
-OWN_DEMO = REPO / "app" / "exchange" / "demo-consortium.json"
-
 
 def database_url(tmp_dir: Path) -> str:
     """PostgreSQL when TEST_DATABASE_URL is set, else a SQLite file (several connections share it)."""

@@ -18,12 +18,12 @@ from app.exchange.validation import parse_document
 from app.extensions import db
 
 PASSWORD = "mot-de-passe-de-test"
-OWN_DEMO = Path(__file__).resolve().parents[1] / "app" / "exchange" / "demo-consortium.json"
-SHARED_DEMO = Path(__file__).resolve().parents[2] / "shared" / "domain" / "demo-consortium.json"
+# The project's own exchange document (the demo consortium `seed-demo` loads): every fixture is built from it.
+DEMO_DOCUMENT = Path(__file__).resolve().parents[1] / "app" / "exchange" / "demo-consortium.json"
 
 
 def demo_data(
-    partners: int | None = None, *, slug: str | None = None, path: Path = OWN_DEMO
+    partners: int | None = None, *, slug: str | None = None, path: Path = DEMO_DOCUMENT
 ) -> dict[str, Any]:
     """The demo exchange document as a dict, cut or extended to `partners` partners."""
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -44,7 +44,7 @@ def demo_data(
 
 
 def make_consortium(
-    partners: int | None = None, *, slug: str | None = None, path: Path = OWN_DEMO
+    partners: int | None = None, *, slug: str | None = None, path: Path = DEMO_DOCUMENT
 ) -> Consortium:
     """A consortium imported from the demo document, committed."""
     consortium = import_document(parse_document(demo_data(partners, slug=slug, path=path)))

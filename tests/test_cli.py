@@ -17,7 +17,7 @@ from app.audit import AuditEvent
 from app.auth.models import User
 from app.consortia.models import Consortium, Role, RoleGrant
 from app.extensions import db
-from tests.factories import OWN_DEMO, SHARED_DEMO, demo_data, login, make_consortium, make_member, make_user
+from tests.factories import DEMO_DOCUMENT, demo_data, login, make_consortium, make_member, make_user
 
 SLUG = "cap-remob-idf"
 STRONG_PASSWORD = "un-mot-de-passe-solide"
@@ -99,19 +99,19 @@ def test_every_documented_command_is_registered(app: Flask) -> None:
 def test_import_prints_the_slug_and_the_consortium_exports_back_as_the_file(
     app: Flask, tmp_path: Path
 ) -> None:
-    imported = run(app, "import-consortium", str(SHARED_DEMO))
+    imported = run(app, "import-consortium", str(DEMO_DOCUMENT))
     exported = run(app, "export-consortium", SLUG)
 
     assert imported.exit_code == 0, imported.output
     assert imported.stdout == f"{SLUG}\n"
     assert exported.exit_code == 0, exported.output
-    assert without_exported_at(exported.stdout) == without_exported_at(SHARED_DEMO.read_text("utf-8"))
+    assert without_exported_at(exported.stdout) == without_exported_at(DEMO_DOCUMENT.read_text("utf-8"))
 
 
 def test_export_to_a_file_then_replacing_import_then_export_gives_the_same_file(
     app: Flask, tmp_path: Path
 ) -> None:
-    run(app, "import-consortium", str(OWN_DEMO))
+    run(app, "import-consortium", str(DEMO_DOCUMENT))
     first, second = tmp_path / "first.json", tmp_path / "second.json"
 
     assert run(app, "export-consortium", SLUG, "-o", str(first)).exit_code == 0
@@ -125,7 +125,7 @@ def test_export_to_a_file_then_replacing_import_then_export_gives_the_same_file(
 
 def broken_document(slug: str) -> str:
     """The demo with one of each breach: unknown keys, a negative amount, an ambiguous number, a bad SIRET."""
-    data = demo_data(path=SHARED_DEMO, slug=slug)
+    data = demo_data(slug=slug)
     data["call"]["colour"] = "bleu"
     data["partners"][3]["budjet"] = {}
     data["partners"][3]["budget"]["2020"]["expenses"]["personnel"] = "-5.00"
@@ -147,8 +147,8 @@ BROKEN_PATHS = [
 
 @pytest.fixture
 def populated(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
-    """The shared demo with people in it; returns the whole database content."""
-    consortium = make_consortium(path=SHARED_DEMO)
+    """The demo with people in it; returns the whole database content."""
+    consortium = make_consortium()
     make_member(consortium, Role.COORDINATOR, "urtie-idf")
     make_member(consortium, Role.DIRECTOR, "plie-sevran")
     return database_content()
@@ -196,7 +196,7 @@ def test_malformed_json_is_refused_with_its_position_and_changes_nothing(
 def test_ambiguous_json_number_amount_is_refused_but_a_two_decimal_number_is_accepted(
     app: Flask, tmp_path: Path
 ) -> None:
-    text = json.dumps(demo_data(path=SHARED_DEMO), ensure_ascii=False)
+    text = json.dumps(demo_data(), ensure_ascii=False)
     amount = '"personnel": "38333.00"'
     assert amount in text
 
@@ -212,7 +212,7 @@ def test_ambiguous_json_number_amount_is_refused_but_a_two_decimal_number_is_acc
 def test_existing_slug_is_refused_without_replace_in_french(
     app: Flask, tmp_path: Path, populated: dict[str, Any]
 ) -> None:
-    result = run(app, "import-consortium", str(SHARED_DEMO))
+    result = run(app, "import-consortium", str(DEMO_DOCUMENT))
 
     assert result.exit_code == 1
     assert result.stderr == (
@@ -222,13 +222,13 @@ def test_existing_slug_is_refused_without_replace_in_french(
 
 
 def test_replace_takes_the_new_document_and_keeps_everyones_roles(app: Flask, tmp_path: Path) -> None:
-    consortium = make_consortium(path=SHARED_DEMO)
+    consortium = make_consortium()
     make_member(consortium, Role.COORDINATOR, "urtie-idf", email="coord@exemple.fr")
     make_member(consortium, Role.DIRECTOR, "plie-sevran", email="dir@exemple.fr")
     make_member(consortium, Role.CONTRIBUTOR, "mde-aulnay", email="contrib@exemple.fr")
     make_member(consortium, Role.READER, email="lecteur@exemple.fr")
     before = grants()
-    changed = demo_data(path=SHARED_DEMO)
+    changed = demo_data()
     changed["consortium"]["title"] = "Cap Remobilisation, version 2"
 
     result = run(app, "import-consortium", write(tmp_path, changed), "--replace")
@@ -243,10 +243,10 @@ def test_replace_takes_the_new_document_and_keeps_everyones_roles(app: Flask, tm
 
 
 def test_replace_drops_only_the_roles_of_a_partner_that_left(app: Flask, tmp_path: Path) -> None:
-    consortium = make_consortium(path=SHARED_DEMO)
+    consortium = make_consortium()
     make_member(consortium, Role.DIRECTOR, "plie-sevran", email="dir@exemple.fr")
     make_member(consortium, Role.DIRECTOR, "plie-gpsea", email="gpsea@exemple.fr")
-    smaller = demo_data(partners=11, path=SHARED_DEMO)  # plie-gpsea, the last one, leaves
+    smaller = demo_data(partners=11)  # plie-gpsea, the last one, leaves
 
     result = run(app, "import-consortium", write(tmp_path, smaller), "--replace")
 
@@ -268,7 +268,7 @@ def test_database_failure_during_import_rolls_everything_back(
         db.session.flush()
 
     monkeypatch.setattr(importer, "record_event", duplicate_category)
-    changed = demo_data(path=SHARED_DEMO)
+    changed = demo_data()
     changed["consortium"]["title"] = "Ne doit jamais être enregistré"
 
     replaced = run(app, "import-consortium", write(tmp_path, changed), "--replace")
@@ -293,7 +293,7 @@ def test_import_of_a_missing_file_is_refused(app: Flask, tmp_path: Path) -> None
 
 
 def test_export_of_an_unknown_slug_fails_in_french(app: Flask) -> None:
-    make_consortium(path=SHARED_DEMO)
+    make_consortium()
 
     result = run(app, "export-consortium", "n-existe-pas")
 
@@ -303,7 +303,7 @@ def test_export_of_an_unknown_slug_fails_in_french(app: Flask) -> None:
 
 
 def test_export_to_a_file_writes_only_the_document_there(app: Flask, tmp_path: Path) -> None:
-    make_consortium(path=SHARED_DEMO)
+    make_consortium()
     target = tmp_path / "sortie.json"
 
     result = run(app, "export-consortium", SLUG, "-o", str(target))
@@ -311,7 +311,7 @@ def test_export_to_a_file_writes_only_the_document_there(app: Flask, tmp_path: P
     assert result.exit_code == 0
     assert result.stdout == ""
     assert without_exported_at(target.read_text("utf-8")) == without_exported_at(
-        SHARED_DEMO.read_text("utf-8")
+        DEMO_DOCUMENT.read_text("utf-8")
     )
 
 
@@ -371,7 +371,7 @@ def test_create_user_requires_a_name(app: Flask) -> None:
 
 
 def test_grant_gives_a_role_that_lets_the_person_read_the_consortium(app: Flask, client: FlaskClient) -> None:
-    make_consortium(path=SHARED_DEMO)
+    make_consortium()
     make_user("dir@exemple.fr")
 
     result = run(app, "grant", "dir@exemple.fr", SLUG, "director", "--partner", "plie-sevran")
@@ -402,7 +402,7 @@ def test_grant_gives_a_role_that_lets_the_person_read_the_consortium(app: Flask,
     ],
 )
 def test_grant_refuses_what_does_not_fit(app: Flask, args: list[str], exit_code: int, message: str) -> None:
-    make_consortium(path=SHARED_DEMO)
+    make_consortium()
     make_user("dir@exemple.fr")
 
     result = run(app, "grant", *args)
@@ -416,7 +416,7 @@ def test_grant_refuses_what_does_not_fit(app: Flask, args: list[str], exit_code:
 
 
 def test_create_token_prints_the_token_alone_on_the_last_line(app: Flask, client: FlaskClient) -> None:
-    consortium = make_consortium(path=SHARED_DEMO)
+    consortium = make_consortium()
     reader = make_member(consortium, Role.READER)
 
     result = run(app, "create-token", reader.email, "--label", "script de suivi")
@@ -480,6 +480,6 @@ def test_seed_demo_is_refused_where_demo_data_is_not_allowed(
 def test_is_empty_says_whether_any_consortium_exists(app: Flask) -> None:
     assert run(app, "is-empty").exit_code == 0
 
-    make_consortium(path=SHARED_DEMO)
+    make_consortium()
 
     assert run(app, "is-empty").exit_code == 1

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from app.consortia.models import Role
 from app.extensions import db
 from app.money import format_eur
-from tests.factories import OWN_DEMO, PASSWORD, make_consortium, make_member
+from tests.factories import DEMO_DOCUMENT, PASSWORD, make_consortium, make_member
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +24,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CENT = Decimal("0.01")
 
 
-def reference_totals(path: Path = OWN_DEMO) -> tuple[Decimal, Decimal, dict[int, Decimal]]:
+def reference_totals(path: Path = DEMO_DOCUMENT) -> tuple[Decimal, Decimal, dict[int, Decimal]]:
     """Total cost, total resources and expenses per year, from the document alone (indirect costs at
     their flat rate of the base categories, half-up to the cent; withdrawn partners left out)."""
     document = json.loads(path.read_text(encoding="utf-8"))

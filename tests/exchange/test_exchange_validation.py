@@ -6,22 +6,20 @@ import copy
 import json
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.errors import Invalid
 from app.exchange.validation import ExchangeInvalid, load_document, parse_document
-
-DEMO_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "domain" / "demo-consortium.json"
+from tests.factories import DEMO_DOCUMENT
 
 Document = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
 def demo_text() -> str:
-    return DEMO_PATH.read_text(encoding="utf-8")
+    return DEMO_DOCUMENT.read_text(encoding="utf-8")
 
 
 @pytest.fixture

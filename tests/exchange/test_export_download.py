@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from app.auth import services as accounts
 from app.consortia.models import Role
 from app.extensions import db
-from tests.factories import SHARED_DEMO, login, make_consortium, make_member, make_user
+from tests.factories import DEMO_DOCUMENT, login, make_consortium, make_member, make_user
 
 URL = "/consortia/cap-remob-idf/export.json"
 
@@ -25,7 +25,7 @@ def without_exported_at(text: str) -> dict[str, object]:
 def test_coordinator_and_admin_download_the_whole_document_as_a_json_attachment(
     client: FlaskClient, who: str
 ) -> None:
-    consortium = make_consortium(path=SHARED_DEMO)
+    consortium = make_consortium()
     if who == "admin":
         user = make_user("admin@exemple.fr", admin=True)
     else:
@@ -38,7 +38,7 @@ def test_coordinator_and_admin_download_the_whole_document_as_a_json_attachment(
     assert response.mimetype == "application/json"
     assert response.headers["Content-Disposition"] == 'attachment; filename="cap-remob-idf.json"'
     assert without_exported_at(response.get_data(as_text=True)) == without_exported_at(
-        SHARED_DEMO.read_text(encoding="utf-8")
+        DEMO_DOCUMENT.read_text(encoding="utf-8")
     )
 
 
@@ -47,7 +47,7 @@ def test_coordinator_and_admin_download_the_whole_document_as_a_json_attachment(
     [(Role.CONTRIBUTOR, "plie-sevran"), (Role.READER, None), (Role.DIRECTOR, "plie-sevran")],
 )
 def test_other_members_are_refused_with_403(client: FlaskClient, role: Role, partner: str | None) -> None:
-    consortium = make_consortium(path=SHARED_DEMO)
+    consortium = make_consortium()
     member = make_member(consortium, role, partner)
     login(client, member.email)
 
@@ -59,8 +59,8 @@ def test_other_members_are_refused_with_403(client: FlaskClient, role: Role, par
 
 
 def test_people_outside_the_consortium_get_404_like_an_unknown_slug(client: FlaskClient) -> None:
-    make_consortium(path=SHARED_DEMO)
-    other = make_consortium(path=SHARED_DEMO, slug="autre")
+    make_consortium()
+    other = make_consortium(slug="autre")
     outsider = make_member(other, Role.COORDINATOR, "urtie-idf")
     login(client, outsider.email)
 
@@ -73,7 +73,7 @@ def test_people_outside_the_consortium_get_404_like_an_unknown_slug(client: Flas
 
 
 def test_anonymous_visitor_is_sent_to_the_login_page(client: FlaskClient) -> None:
-    make_consortium(path=SHARED_DEMO)
+    make_consortium()
 
     response = client.get(URL)
 
@@ -82,7 +82,7 @@ def test_anonymous_visitor_is_sent_to_the_login_page(client: FlaskClient) -> Non
 
 
 def test_api_token_does_not_open_the_download(client: FlaskClient) -> None:
-    consortium = make_consortium(path=SHARED_DEMO)
+    consortium = make_consortium()
     coordinator = make_member(consortium, Role.COORDINATOR, "urtie-idf")
     token = accounts.create_token(coordinator)
     db.session.commit()

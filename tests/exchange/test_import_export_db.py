@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +22,7 @@ from app.exchange.importer import import_document
 from app.exchange.serialisation import dumps
 from app.exchange.validation import ExchangeInvalid, load_document, parse_document
 from app.extensions import db
-from tests.factories import OWN_DEMO, SHARED_DEMO, demo_data, make_user
-
-DEMOS = pytest.mark.parametrize("path", [SHARED_DEMO, OWN_DEMO], ids=["shared-demo", "own-demo"])
+from tests.factories import DEMO_DOCUMENT, demo_data, make_user
 
 
 def luhn_siret(first_thirteen: str) -> str:
@@ -73,9 +70,8 @@ def count(model: type[Any]) -> int:
     return db.session.scalar(select(func.count()).select_from(model)) or 0
 
 
-@DEMOS
-def test_demo_exported_from_the_database_is_the_source_file_byte_for_byte(path: Path) -> None:
-    source = path.read_text(encoding="utf-8")
+def test_demo_exported_from_the_database_is_the_source_file_byte_for_byte() -> None:
+    source = DEMO_DOCUMENT.read_text(encoding="utf-8")
     exported_at = json.loads(source)["exported_at"]
 
     consortium = import_text(source)
@@ -83,9 +79,8 @@ def test_demo_exported_from_the_database_is_the_source_file_byte_for_byte(path: 
     assert export_text(consortium.slug, exported_at) == source
 
 
-@DEMOS
-def test_export_then_replacing_import_then_export_gives_the_same_document(path: Path) -> None:
-    consortium = import_text(path.read_text(encoding="utf-8"))
+def test_export_then_replacing_import_then_export_gives_the_same_document() -> None:
+    consortium = import_text(DEMO_DOCUMENT.read_text(encoding="utf-8"))
     first = dumps(export_document(consortium))
     first_at = json.loads(first)["exported_at"]
 
@@ -121,9 +116,8 @@ def with_extensions(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-@DEMOS
-def test_extensions_at_every_level_come_back_unchanged_through_the_database(path: Path) -> None:
-    data = with_extensions(demo_data(path=path))
+def test_extensions_at_every_level_come_back_unchanged_through_the_database() -> None:
+    data = with_extensions(demo_data())
 
     exported = round_trip(data)
 
@@ -132,7 +126,7 @@ def test_extensions_at_every_level_come_back_unchanged_through_the_database(path
 
 
 def test_extensions_survive_export_replace_import_export() -> None:
-    data = with_extensions(demo_data(path=SHARED_DEMO))
+    data = with_extensions(demo_data())
     first = round_trip(data)
 
     import_text(first, replace=True)
@@ -141,7 +135,7 @@ def test_extensions_survive_export_replace_import_export() -> None:
 
 
 def test_computed_indirect_costs_given_on_import_are_recomputed_half_up() -> None:
-    data = demo_data(path=SHARED_DEMO)
+    data = demo_data()
     year = data["partners"][2]["budget"]["2021"]["expenses"]
     year["personnel"] = "10.30"  # 15 % = 1.545: half-up gives 1.55 (half-even would give 1.54)
     year["indirects"] = "99999.99"
@@ -153,7 +147,7 @@ def test_computed_indirect_costs_given_on_import_are_recomputed_half_up() -> Non
 
 
 def test_withdrawn_partner_is_exported_with_all_its_data() -> None:
-    data = demo_data(path=SHARED_DEMO)
+    data = demo_data()
     data["partners"][5]["status"] = "withdrawn"
 
     exported = json.loads(round_trip(data))
@@ -164,7 +158,7 @@ def test_withdrawn_partner_is_exported_with_all_its_data() -> None:
 
 
 def test_siret_is_kept_through_the_database() -> None:
-    data = demo_data(path=SHARED_DEMO)
+    data = demo_data()
     data["partners"][2]["siret"] = SIRET_A
 
     exported = json.loads(round_trip(data))
@@ -175,7 +169,7 @@ def test_siret_is_kept_through_the_database() -> None:
 
 @pytest.mark.parametrize("at", ["2019-08-20T10:00:00-03:30", "2019-08-20T16:45:00+05:45"])
 def test_sign_off_time_keeps_its_utc_offset(at: str) -> None:
-    data = demo_data(path=SHARED_DEMO)
+    data = demo_data()
     data["partners"][1]["sign_off"]["at"] = at
 
     exported = json.loads(round_trip(data))
@@ -184,7 +178,7 @@ def test_sign_off_time_keeps_its_utc_offset(at: str) -> None:
 
 
 def test_two_partners_with_the_same_name_keep_their_own_details() -> None:
-    data = demo_data(path=SHARED_DEMO)
+    data = demo_data()
     first, second = data["partners"][2], data["partners"][3]
     second["name"], second["departement"] = first["name"], first["departement"]
     second["territory"] = "Un autre territoire"
@@ -195,10 +189,10 @@ def test_two_partners_with_the_same_name_keep_their_own_details() -> None:
 
 
 def test_another_consortium_with_a_same_named_partner_does_not_change_the_first_ones_siret() -> None:
-    first = demo_data(path=SHARED_DEMO)
+    first = demo_data()
     first["partners"][2]["siret"] = SIRET_A
     import_text(as_text(first))
-    second = demo_data(path=SHARED_DEMO, slug="autre-consortium")
+    second = demo_data(slug="autre-consortium")
     second["partners"][2]["siret"] = SIRET_B
 
     import_text(as_text(second))
@@ -208,7 +202,7 @@ def test_another_consortium_with_a_same_named_partner_does_not_change_the_first_
 
 
 def test_two_partners_with_the_same_siret_are_refused_with_the_path_and_nothing_is_imported() -> None:
-    data = demo_data(path=SHARED_DEMO)
+    data = demo_data()
     data["partners"][2]["siret"] = SIRET_A
     data["partners"][7]["siret"] = SIRET_A
 
@@ -223,9 +217,9 @@ def test_two_partners_with_the_same_siret_are_refused_with_the_path_and_nothing_
 
 
 def test_existing_slug_is_refused_without_replace_and_left_as_it_was() -> None:
-    source = SHARED_DEMO.read_text(encoding="utf-8")
+    source = DEMO_DOCUMENT.read_text(encoding="utf-8")
     import_text(source)
-    changed = demo_data(path=SHARED_DEMO)
+    changed = demo_data()
     changed["consortium"]["title"] = "Un autre titre"
 
     with pytest.raises(Invalid, match="existe déjà"):
@@ -251,7 +245,7 @@ def test_database_error_mid_import_leaves_nothing_and_keeps_the_callers_own_work
     user.name = "Modifié avant l'import"
 
     with pytest.raises(IntegrityError):
-        import_document(parse_document(demo_data(path=SHARED_DEMO)))
+        import_document(parse_document(demo_data()))
     db.session.commit()
 
     assert (count(Consortium), count(Partner), count(Organisation), count(Call)) == (0, 0, 0, 0)
@@ -260,9 +254,9 @@ def test_database_error_mid_import_leaves_nothing_and_keeps_the_callers_own_work
 
 
 def test_database_error_mid_replace_keeps_the_previous_consortium(monkeypatch: pytest.MonkeyPatch) -> None:
-    source = SHARED_DEMO.read_text(encoding="utf-8")
+    source = DEMO_DOCUMENT.read_text(encoding="utf-8")
     import_text(source)
-    changed = demo_data(path=SHARED_DEMO)
+    changed = demo_data()
     changed["consortium"]["title"] = "Remplacement raté"
     monkeypatch.setattr(importer, "record_event", _duplicate_category_then_record)
 
@@ -274,10 +268,10 @@ def test_database_error_mid_replace_keeps_the_previous_consortium(monkeypatch: p
 
 
 def test_replacing_import_records_who_did_it_and_later_changes_to_their_account_are_saved() -> None:
-    import_text(SHARED_DEMO.read_text(encoding="utf-8"))
+    import_text(DEMO_DOCUMENT.read_text(encoding="utf-8"))
     coordinator = make_user("coord@exemple.fr", name="Claire")
 
-    import_document(load_document(SHARED_DEMO.read_bytes()), replace=True, by=coordinator)
+    import_document(load_document(DEMO_DOCUMENT.read_bytes()), replace=True, by=coordinator)
     coordinator.name = "Claire B."  # what the same request may still do with the person's account
     db.session.commit()
 
