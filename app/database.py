@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import BigInteger, DateTime, Dialect, MetaData, String, event
+from sqlalchemy import BigInteger, DateTime, Dialect, Enum, MetaData, String, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -27,6 +28,11 @@ class Base(DeclarativeBase):
     """Base of every model: one metadata with a naming convention, so migrations name constraints."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def stored_enum(cls: type[enum.Enum]) -> Enum:
+    """Store an enum by value, as a plain string column (no native enum type to migrate)."""
+    return Enum(cls, values_callable=lambda c: [m.value for m in c], native_enum=False, length=32)
 
 
 def utcnow() -> datetime:

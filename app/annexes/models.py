@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.consortia.models import Partner, _enum
-from app.database import Base, UTCDateTime, utcnow
+from app.consortia.models import Partner
+from app.database import Base, UTCDateTime, stored_enum, utcnow
 from app.storage import StoredFile
 
 
@@ -42,7 +42,7 @@ class RequiredAnnex(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[AnnexKind] = mapped_column(_enum(AnnexKind))
+    kind: Mapped[AnnexKind] = mapped_column(stored_enum(AnnexKind))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -55,7 +55,7 @@ class Annex(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id", ondelete="CASCADE"), index=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
-    kind: Mapped[AnnexKind] = mapped_column(_enum(AnnexKind))
+    kind: Mapped[AnnexKind] = mapped_column(stored_enum(AnnexKind))
     title: Mapped[str] = mapped_column(String(200), default="")
     # The name shown and offered on download, cleaned; the bytes are found by file_id, never by name.
     filename: Mapped[str] = mapped_column(String(255))

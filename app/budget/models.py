@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.consortia.models import Consortium, Partner, _enum
-from app.database import Base, Money, UTCDateTime, utcnow
+from app.consortia.models import Consortium, Partner
+from app.database import Base, Money, UTCDateTime, stored_enum, utcnow
 
 # Indicator values for indicators counted over the whole project (not per year) use this year.
 WHOLE_PROJECT = 0
@@ -73,7 +73,7 @@ class Funder(Base):
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(300))
-    group: Mapped[FunderGroup] = mapped_column(_enum(FunderGroup))
+    group: Mapped[FunderGroup] = mapped_column(stored_enum(FunderGroup))
     position: Mapped[int] = mapped_column(default=0)
     extensions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
@@ -90,7 +90,7 @@ class IndicatorDefinition(Base):
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(300))
-    kind: Mapped[IndicatorKind] = mapped_column(_enum(IndicatorKind))
+    kind: Mapped[IndicatorKind] = mapped_column(stored_enum(IndicatorKind))
     per_year: Mapped[bool] = mapped_column(default=True)
     part_of: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(default=0)
@@ -108,7 +108,7 @@ class BudgetAmount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
     year: Mapped[int]
-    kind: Mapped[AmountKind] = mapped_column(_enum(AmountKind))
+    kind: Mapped[AmountKind] = mapped_column(stored_enum(AmountKind))
     code: Mapped[str] = mapped_column(String(64))
     amount: Mapped[Decimal] = mapped_column(Money)
     # Each cell save states the version it started from (concurrent edits never overwrite silently).

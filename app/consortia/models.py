@@ -8,16 +8,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.database import Base, DecimalText, Money, UTCDateTime, utcnow
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    """Store enums by value, as a plain string column (no native enum type to migrate)."""
-    return Enum(cls, values_callable=lambda c: [m.value for m in c], native_enum=False, length=32)
+from app.database import Base, DecimalText, Money, UTCDateTime, stored_enum, utcnow
 
 
 class ConsortiumStatus(enum.StrEnum):
@@ -95,7 +90,9 @@ class Consortium(Base):
     title: Mapped[str] = mapped_column(String(300))
     acronym: Mapped[str] = mapped_column(String(60), default="")
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
-    status: Mapped[ConsortiumStatus] = mapped_column(_enum(ConsortiumStatus), default=ConsortiumStatus.DRAFT)
+    status: Mapped[ConsortiumStatus] = mapped_column(
+        stored_enum(ConsortiumStatus), default=ConsortiumStatus.DRAFT
+    )
     project_start: Mapped[date]
     project_end: Mapped[date]
     lead_partner_id: Mapped[int | None] = mapped_column(
@@ -163,7 +160,7 @@ class Partner(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     code: Mapped[str] = mapped_column(String(64))  # the partner "id" of the exchange format
     position: Mapped[int] = mapped_column(default=0)
-    status: Mapped[PartnerStatus] = mapped_column(_enum(PartnerStatus), default=PartnerStatus.ACTIVE)
+    status: Mapped[PartnerStatus] = mapped_column(stored_enum(PartnerStatus), default=PartnerStatus.ACTIVE)
     withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -201,7 +198,7 @@ class RoleGrant(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id", ondelete="CASCADE"), index=True)
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(stored_enum(Role))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship()
@@ -233,7 +230,7 @@ class VolunteerRequest(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id", ondelete="CASCADE"), index=True)
-    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), default=RequestStatus.PENDING)
+    status: Mapped[RequestStatus] = mapped_column(stored_enum(RequestStatus), default=RequestStatus.PENDING)
     # The SIRET when given, else the normalised name and département: how "the same organisation" is told.
     organisation_key: Mapped[str] = mapped_column(String(400))
     organisation_name: Mapped[str] = mapped_column(String(300))
@@ -271,7 +268,7 @@ class Invitation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id", ondelete="CASCADE"), index=True)
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(stored_enum(Role))
     email: Mapped[str] = mapped_column(String(254), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     organisation_name: Mapped[str | None] = mapped_column(String(300))

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.consortia.models import _enum
-from app.database import Base, UTCDateTime, utcnow
+from app.database import Base, UTCDateTime, stored_enum, utcnow
 from app.storage import StoredFile
 
 
@@ -31,7 +30,7 @@ class DossierRender(Base):
     # Digest of the Dossier's plain values (final flag and template version included).
     digest: Mapped[str] = mapped_column(String(64))
     final: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[RenderStatus] = mapped_column(_enum(RenderStatus), default=RenderStatus.QUEUED)
+    status: Mapped[RenderStatus] = mapped_column(stored_enum(RenderStatus), default=RenderStatus.QUEUED)
     progress: Mapped[int] = mapped_column(default=0)  # 0–100, shown on the page
     stage: Mapped[str] = mapped_column(String(120), default="")
     error: Mapped[str] = mapped_column(Text, default="")

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.consortia.models import _enum
-from app.database import Base, UTCDateTime, utcnow
+from app.database import Base, UTCDateTime, stored_enum, utcnow
 
 
 class NotificationKind(enum.StrEnum):
@@ -32,8 +31,8 @@ class NotificationPreference(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[NotificationKind] = mapped_column(_enum(NotificationKind))
-    delivery: Mapped[Delivery] = mapped_column(_enum(Delivery), default=Delivery.IMMEDIATE)
+    kind: Mapped[NotificationKind] = mapped_column(stored_enum(NotificationKind))
+    delivery: Mapped[Delivery] = mapped_column(stored_enum(Delivery), default=Delivery.IMMEDIATE)
 
 
 class DigestItem(Base):
@@ -45,7 +44,7 @@ class DigestItem(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     consortium_id: Mapped[int | None] = mapped_column(ForeignKey("consortia.id", ondelete="CASCADE"))
-    kind: Mapped[NotificationKind] = mapped_column(_enum(NotificationKind))
+    kind: Mapped[NotificationKind] = mapped_column(stored_enum(NotificationKind))
     subject: Mapped[str] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text)
     link: Mapped[str] = mapped_column(String(500), default="")

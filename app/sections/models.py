@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.consortia.models import Consortium, Partner, _enum
-from app.database import Base, UTCDateTime, utcnow
+from app.consortia.models import Consortium, Partner
+from app.database import Base, UTCDateTime, stored_enum, utcnow
 
 
 class SectionScope(enum.StrEnum):
@@ -62,11 +62,11 @@ class Section(Base):
     position: Mapped[int] = mapped_column(default=0)
     title: Mapped[str] = mapped_column(String(300))
     guidance: Mapped[str] = mapped_column(Text, default="")
-    scope: Mapped[SectionScope] = mapped_column(_enum(SectionScope), default=SectionScope.SHARED)
+    scope: Mapped[SectionScope] = mapped_column(stored_enum(SectionScope), default=SectionScope.SHARED)
     max_chars: Mapped[int | None]
     max_chars_per_partner: Mapped[int | None]
     generated: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[SectionStatus] = mapped_column(_enum(SectionStatus), default=SectionStatus.TODO)
+    status: Mapped[SectionStatus] = mapped_column(stored_enum(SectionStatus), default=SectionStatus.TODO)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extensions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The lead writer of the shared text (a partner, a person, or both) and the internal due date.
@@ -104,7 +104,7 @@ class SectionPart(Base):
     )
     version: Mapped[int] = mapped_column(default=0)
     # A partner's part has its own status; the shared part follows Section.status.
-    status: Mapped[SectionStatus] = mapped_column(_enum(SectionStatus), default=SectionStatus.TODO)
+    status: Mapped[SectionStatus] = mapped_column(stored_enum(SectionStatus), default=SectionStatus.TODO)
 
     section: Mapped[Section] = relationship(back_populates="parts")
     partner: Mapped[Partner | None] = relationship()
@@ -122,7 +122,7 @@ class SectionRevision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     part_id: Mapped[int] = mapped_column(ForeignKey("section_parts.id", ondelete="CASCADE"), index=True)
     number: Mapped[int]
-    kind: Mapped[RevisionKind] = mapped_column(_enum(RevisionKind), default=RevisionKind.EDIT)
+    kind: Mapped[RevisionKind] = mapped_column(stored_enum(RevisionKind), default=RevisionKind.EDIT)
     content: Mapped[str] = mapped_column(Text)
     base_revision_id: Mapped[int | None] = mapped_column(
         ForeignKey("section_revisions.id", ondelete="SET NULL")
