@@ -8,8 +8,8 @@ from wtforms import Field, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from app.consortia.creation_forms import CountField
 from app.consortia.validation import MAX_SLUG_LENGTH, MAX_TITLE_LENGTH
+from app.form_fields import CountField
 from app.sections.models import Section, SectionScope
 from app.sections.plan import MAX_GUIDANCE_LENGTH, SCOPE_LABELS, SectionDraft
 
