@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit import audit_value, record_event
 from app.auth.models import User
-from app.budget.models import ExpenseCategory, Funder, FunderGroup, IndicatorDefinition, IndicatorKind
+from app.budget.lines import CategoryRow, FunderRow, IndicatorRow, write_model
+from app.budget.models import FunderGroup, IndicatorKind
 from app.consortia.defaults import FLAT_RATES, IndirectRule, defaults
 from app.consortia.models import Call, Consortium, Organisation, Partner, Role, RoleGrant
 from app.consortia.services import find_organisation, grant_role
@@ -316,46 +317,25 @@ def _create(
     db.session.add(consortium)
     db.session.flush()
     flat = FLAT_RATES.get(opening.indirect_rule)
-    for position, category in enumerate(settings.expense_categories):
-        is_indirect = category.code == settings.indirect_category
-        label = category.label
-        if is_indirect and flat is None:
-            label = settings.actual_costs_label
-        db.session.add(
-            ExpenseCategory(
-                consortium_id=consortium.id,
-                code=category.code,
-                label=label,
-                computed=is_indirect and flat is not None,
-                position=position,
-            )
-        )
     if flat is not None:
         consortium.indirect_category = settings.indirect_category
         consortium.indirect_rate = flat.rate
         consortium.indirect_base = list(flat.base)
-    for position, funder in enumerate(settings.funders):
-        db.session.add(
-            Funder(
-                consortium_id=consortium.id,
-                code=funder.code,
-                label=funder.label,
-                group=FunderGroup(funder.group),
-                position=position,
-            )
-        )
-    for position, indicator in enumerate(settings.indicators):
-        db.session.add(
-            IndicatorDefinition(
-                consortium_id=consortium.id,
-                code=indicator.code,
-                label=indicator.label,
-                kind=IndicatorKind(indicator.kind),
-                per_year=indicator.per_year,
-                part_of=indicator.part_of,
-                position=position,
-            )
-        )
+    indirect = settings.indirect_category
+    write_model(
+        consortium,
+        categories=(
+            CategoryRow(c.code, settings.actual_costs_label, computed=False)
+            if c.code == indirect and flat is None
+            else CategoryRow(c.code, c.label, computed=c.code == indirect)
+            for c in settings.expense_categories
+        ),
+        funders=(FunderRow(f.code, f.label, FunderGroup(f.group)) for f in settings.funders),
+        indicators=(
+            IndicatorRow(i.code, i.label, IndicatorKind(i.kind), per_year=i.per_year, part_of=i.part_of)
+            for i in settings.indicators
+        ),
+    )
     for position, section in enumerate(settings.sections, start=1):
         db.session.add(
             Section(

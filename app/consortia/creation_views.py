@@ -10,8 +10,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.budget import lines as budget_lines
 from app.budget.models import FUNDER_GROUP_LABELS, FunderGroup
-from app.consortia import budget_model, creation
+from app.consortia import creation
 from app.consortia.creation_forms import (
     KEEP_RULE,
     CategoryForm,
@@ -122,7 +123,7 @@ def _custom_rule_label(consortium: Consortium) -> str | None:
 def _settings_form(consortium: Consortium) -> SettingsForm:
     form = SettingsForm()
     form.setup(
-        [(funder.code, funder.label) for funder in budget_model.funders_of(consortium)],
+        [(funder.code, funder.label) for funder in budget_lines.funders_of(consortium)],
         _custom_rule_label(consortium),
     )
     return form
@@ -146,12 +147,12 @@ def _render_settings(
         form.indirect_rule.data = rule.value if rule is not None else KEEP_RULE
     lines = lines or {}
     categories = []
-    for category in budget_model.categories_of(consortium):
+    for category in budget_lines.categories_of(consortium):
         prefix = f"cat-{category.code}"
         line = lines.get(prefix) or CategoryForm(prefix=prefix, formdata=None, label=category.label)
         categories.append((category, line))
     funders = []
-    for funder in budget_model.funders_of(consortium):
+    for funder in budget_lines.funders_of(consortium):
         prefix = f"fin-{funder.code}"
         line = lines.get(prefix) or FunderForm(
             prefix=prefix, formdata=None, label=funder.label, group=funder.group.value
@@ -165,8 +166,8 @@ def _render_settings(
         funders=funders,
         new_category=lines.get("cat-new") or CategoryForm(prefix="cat-new", formdata=None),
         new_funder=lines.get("fin-new") or FunderForm(prefix="fin-new", formdata=None),
-        locked=budget_model.has_amounts(consortium),
-        signed=budget_model.signed_off_partners(consortium),
+        locked=budget_lines.has_amounts(consortium),
+        signed=budget_lines.signed_off_partners(consortium),
         group_labels=FUNDER_GROUP_LABELS,
         rule_labels=INDIRECT_RULE_LABELS,
     ), status
@@ -229,7 +230,7 @@ def add_category(slug: str) -> ResponseReturnValue:
     form = CategoryForm(prefix="cat-new")
 
     def action() -> str:
-        category = budget_model.add_category(consortium, form.label.data or "", by=current_user)
+        category = budget_lines.add_category(consortium, form.label.data or "", by=current_user)
         return _("Catégorie « %(label)s » ajoutée.", label=category.label)
 
     return _line_response(consortium, "cat-new", form, action, "categories")
@@ -240,7 +241,7 @@ def add_category(slug: str) -> ResponseReturnValue:
 def category(slug: str, code: str) -> ResponseReturnValue:
     """Rename, move or remove an expense category."""
     consortium = _managed(slug)
-    if code not in {row.code for row in budget_model.categories_of(consortium)}:
+    if code not in {row.code for row in budget_lines.categories_of(consortium)}:
         abort(404)
     prefix = f"cat-{code}"
     form = CategoryForm(prefix=prefix)
@@ -248,12 +249,12 @@ def category(slug: str, code: str) -> ResponseReturnValue:
 
     def action() -> str | None:
         if op in MOVES:
-            budget_model.move_category(consortium, code, MOVES[op], by=current_user)
+            budget_lines.move_category(consortium, code, MOVES[op], by=current_user)
             return None
         if op == "remove":
-            budget_model.remove_category(consortium, code, by=current_user)
+            budget_lines.remove_category(consortium, code, by=current_user)
             return _("Catégorie retirée du budget.")
-        budget_model.rename_category(consortium, code, form.label.data or "", by=current_user)
+        budget_lines.rename_category(consortium, code, form.label.data or "", by=current_user)
         return _("Catégorie enregistrée.")
 
     anchor = "categories" if op == "remove" else f"{prefix}-{op or 'save'}"
@@ -268,7 +269,7 @@ def add_funder(slug: str) -> ResponseReturnValue:
     form = FunderForm(prefix="fin-new")
 
     def action() -> str:
-        funder = budget_model.add_funder(
+        funder = budget_lines.add_funder(
             consortium, form.label.data or "", FunderGroup(form.group.data), by=current_user
         )
         return _("Financeur « %(label)s » ajouté.", label=funder.label)
@@ -281,7 +282,7 @@ def add_funder(slug: str) -> ResponseReturnValue:
 def funder(slug: str, code: str) -> ResponseReturnValue:
     """Change, move or remove a funder."""
     consortium = _managed(slug)
-    if code not in {row.code for row in budget_model.funders_of(consortium)}:
+    if code not in {row.code for row in budget_lines.funders_of(consortium)}:
         abort(404)
     prefix = f"fin-{code}"
     form = FunderForm(prefix=prefix)
@@ -289,12 +290,12 @@ def funder(slug: str, code: str) -> ResponseReturnValue:
 
     def action() -> str | None:
         if op in MOVES:
-            budget_model.move_funder(consortium, code, MOVES[op], by=current_user)
+            budget_lines.move_funder(consortium, code, MOVES[op], by=current_user)
             return None
         if op == "remove":
-            budget_model.remove_funder(consortium, code, by=current_user)
+            budget_lines.remove_funder(consortium, code, by=current_user)
             return _("Financeur retiré du budget.")
-        budget_model.update_funder(
+        budget_lines.update_funder(
             consortium, code, form.label.data or "", FunderGroup(form.group.data), by=current_user
         )
         return _("Financeur enregistré.")

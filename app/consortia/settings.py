@@ -18,8 +18,7 @@ from sqlalchemy import select
 
 from app.audit import audit_value, record_event
 from app.auth.models import User
-from app.budget.models import AmountKind, BudgetAmount, ExpenseCategory, IndicatorValue
-from app.consortia.budget_model import (
+from app.budget.lines import (
     SETTINGS_REFUSAL,
     blocking_amounts,
     categories_of,
@@ -27,6 +26,7 @@ from app.consortia.budget_model import (
     funders_of,
     names_in_brief,
 )
+from app.budget.models import AmountKind, BudgetAmount, ExpenseCategory, IndicatorValue
 from app.consortia.defaults import FLAT_RATES, IndirectRule, defaults
 from app.consortia.models import Call, Consortium, Organisation, Partner
 from app.consortia.services import require_manager

@@ -10,14 +10,12 @@ from sqlalchemy import delete, select
 
 from app.audit import record_event
 from app.auth.models import ApiToken, User
+from app.budget.lines import CategoryRow, FunderRow, IndicatorRow, write_model
 from app.budget.models import (
     WHOLE_PROJECT,
     AmountKind,
     BudgetAmount,
-    ExpenseCategory,
-    Funder,
     FunderGroup,
-    IndicatorDefinition,
     IndicatorKind,
     IndicatorValue,
     SignOff,
@@ -164,41 +162,28 @@ def _import(document: doc.ExchangeDocument, *, replace: bool, by: User | None) -
     )
     db.session.add(consortium)
     db.session.flush()
-    for position, category in enumerate(model.expense_categories):
-        db.session.add(
-            ExpenseCategory(
-                consortium_id=consortium.id,
-                code=category.code,
-                label=category.label,
-                computed=category.computed,
-                position=position,
-                extensions=_plain(category.extensions),
+    write_model(
+        consortium,
+        categories=(
+            CategoryRow(c.code, c.label, computed=c.computed, extensions=_plain(c.extensions))
+            for c in model.expense_categories
+        ),
+        funders=(
+            FunderRow(f.code, f.label, FunderGroup(f.group), extensions=_plain(f.extensions))
+            for f in model.funders
+        ),
+        indicators=(
+            IndicatorRow(
+                i.code,
+                i.label,
+                IndicatorKind(i.kind),
+                per_year=i.per_year,
+                part_of=i.part_of,
+                extensions=_plain(i.extensions),
             )
-        )
-    for position, funder in enumerate(model.funders):
-        db.session.add(
-            Funder(
-                consortium_id=consortium.id,
-                code=funder.code,
-                label=funder.label,
-                group=FunderGroup(funder.group),
-                position=position,
-                extensions=_plain(funder.extensions),
-            )
-        )
-    for position, indicator in enumerate(document.indicators):
-        db.session.add(
-            IndicatorDefinition(
-                consortium_id=consortium.id,
-                code=indicator.code,
-                label=indicator.label,
-                kind=IndicatorKind(indicator.kind),
-                per_year=indicator.per_year,
-                part_of=indicator.part_of,
-                position=position,
-                extensions=_plain(indicator.extensions),
-            )
-        )
+            for i in document.indicators
+        ),
+    )
 
     partners: dict[str, Partner] = {}
     taken: dict[int, str] = {}

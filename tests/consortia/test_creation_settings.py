@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from app.audit import AuditEvent
 from app.auth.models import User
+from app.budget import lines
 from app.budget.models import AmountKind, BudgetAmount, ExpenseCategory, Funder, FunderGroup, IndicatorValue
-from app.consortia import budget_model, creation
+from app.consortia import creation
 from app.consortia.defaults import IndirectRule
 from app.consortia.models import Consortium, Role
 from app.consortia.settings import (
@@ -79,11 +80,11 @@ def add_amount(consortium: Consortium, year: int, kind: AmountKind, code: str, a
 
 
 def category_codes(consortium: Consortium) -> list[str]:
-    return [category.code for category in budget_model.categories_of(consortium)]
+    return [category.code for category in lines.categories_of(consortium)]
 
 
 def funder_codes(consortium: Consortium) -> list[str]:
-    return [funder.code for funder in budget_model.funders_of(consortium)]
+    return [funder.code for funder in lines.funders_of(consortium)]
 
 
 def events(kind: str) -> list[AuditEvent]:
@@ -215,7 +216,7 @@ def test_switching_to_actual_costs_makes_the_line_typed_and_renames_it(
 
     update_settings(fresh, settings_of(fresh, indirect_rule=IndirectRule.ACTUAL), by=admin)
 
-    indirects = budget_model.categories_of(fresh)[-1]
+    indirects = lines.categories_of(fresh)[-1]
     assert (indirects.code, indirects.computed, indirects.label) == (
         "indirects",
         False,
@@ -245,7 +246,7 @@ def test_back_to_a_flat_rate_is_free_while_actual_indirect_costs_are_empty(admin
 
     update_settings(consortium, settings_of(consortium, indirect_rule=IndirectRule.STAFF_40), by=admin)
 
-    indirects = budget_model.categories_of(consortium)[-1]
+    indirects = lines.categories_of(consortium)[-1]
     assert indirects.computed
     assert indirects.label == "Coûts indirects (forfait)"
     assert consortium.indirect_category == "indirects"
@@ -254,7 +255,7 @@ def test_back_to_a_flat_rate_is_free_while_actual_indirect_costs_are_empty(admin
 
 def test_a_flat_rate_on_a_removed_base_category_is_refused(admin: User) -> None:
     consortium = creation.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
-    budget_model.remove_category(consortium, "participants", by=admin)
+    lines.remove_category(consortium, "participants", by=admin)
 
     with pytest.raises(InvalidFields) as raised:
         update_settings(consortium, settings_of(consortium, indirect_rule=IndirectRule.DIRECT_20), by=admin)
@@ -264,12 +265,12 @@ def test_a_flat_rate_on_a_removed_base_category_is_refused(admin: User) -> None:
 
 def test_a_flat_rate_recreates_a_removed_indirect_line(admin: User) -> None:
     consortium = creation.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
-    budget_model.remove_category(consortium, "indirects", by=admin)
+    lines.remove_category(consortium, "indirects", by=admin)
 
     update_settings(consortium, settings_of(consortium, indirect_rule=IndirectRule.STAFF_15), by=admin)
 
     assert category_codes(consortium)[-1] == "indirects"
-    assert budget_model.categories_of(consortium)[-1].computed
+    assert lines.categories_of(consortium)[-1].computed
 
 
 def test_an_imported_custom_rate_is_kept_when_the_rule_is_not_changed(admin: User) -> None:
@@ -286,11 +287,11 @@ def test_an_imported_custom_rate_is_kept_when_the_rule_is_not_changed(admin: Use
 def test_categories_can_be_added_renamed_moved_and_removed_before_any_amount(
     fresh: Consortium, admin: User
 ) -> None:
-    added = budget_model.add_category(fresh, "Frais de déplacement", by=admin)
+    added = lines.add_category(fresh, "Frais de déplacement", by=admin)
     assert added.code == "frais_de_deplacement"
-    budget_model.rename_category(fresh, "frais_de_deplacement", "Déplacements des référents", by=admin)
-    budget_model.move_category(fresh, "frais_de_deplacement", -1, by=admin)
-    budget_model.remove_category(fresh, "prestations", by=admin)
+    lines.rename_category(fresh, "frais_de_deplacement", "Déplacements des référents", by=admin)
+    lines.move_category(fresh, "frais_de_deplacement", -1, by=admin)
+    lines.remove_category(fresh, "prestations", by=admin)
     db.session.commit()
 
     assert category_codes(fresh) == [
@@ -300,7 +301,7 @@ def test_categories_can_be_added_renamed_moved_and_removed_before_any_amount(
         "frais_de_deplacement",
         "indirects",
     ]
-    assert [c.position for c in budget_model.categories_of(fresh)] == [0, 1, 2, 3, 4]
+    assert [c.position for c in lines.categories_of(fresh)] == [0, 1, 2, 3, 4]
     assert [
         e.kind for e in db.session.scalars(select(AuditEvent).where(AuditEvent.kind.like("budget_model.%")))
     ] == [
@@ -318,7 +319,7 @@ def test_a_category_with_amounts_cannot_be_removed(fresh: Consortium, admin: Use
     add_amount(fresh, 2026, AmountKind.EXPENSE, "prestations", "1 500".replace(" ", ""))
 
     with pytest.raises(Invalid) as raised:
-        budget_model.remove_category(fresh, "prestations", by=admin)
+        lines.remove_category(fresh, "prestations", by=admin)
 
     assert str(raised.value) == (
         "Impossible de retirer « Prestations de services externes » : 1 montant y est saisi "
@@ -330,15 +331,15 @@ def test_a_category_with_amounts_cannot_be_removed(fresh: Consortium, admin: Use
 
 def test_harmless_changes_stay_allowed_once_amounts_are_entered(fresh: Consortium, admin: User) -> None:
     add_amount(fresh, 2026, AmountKind.EXPENSE, "prestations", "1500")
-    assert budget_model.has_amounts(fresh)
+    assert lines.has_amounts(fresh)
 
-    budget_model.rename_category(fresh, "prestations", "Prestations externes", by=admin)
-    budget_model.move_category(fresh, "prestations", 1, by=admin)
-    budget_model.add_category(fresh, "Investissements", by=admin)
-    budget_model.update_funder(fresh, "fse", "FSE+", FunderGroup.UE, by=admin)
-    budget_model.move_funder(fresh, "fse", -1, by=admin)
-    budget_model.add_funder(fresh, "Fondation X", FunderGroup.PRIVES, by=admin)
-    budget_model.remove_funder(fresh, "prives", by=admin)
+    lines.rename_category(fresh, "prestations", "Prestations externes", by=admin)
+    lines.move_category(fresh, "prestations", 1, by=admin)
+    lines.add_category(fresh, "Investissements", by=admin)
+    lines.update_funder(fresh, "fse", "FSE+", FunderGroup.UE, by=admin)
+    lines.move_funder(fresh, "fse", -1, by=admin)
+    lines.add_funder(fresh, "Fondation X", FunderGroup.PRIVES, by=admin)
+    lines.remove_funder(fresh, "prives", by=admin)
 
     assert category_codes(fresh)[2:4] == ["participants", "prestations"]
     assert funder_codes(fresh)[:3] == ["pic_etat", "fse", "autres_etat"]
@@ -348,9 +349,9 @@ def test_the_indirect_line_and_the_base_of_the_flat_rate_cannot_be_removed(
     fresh: Consortium, admin: User
 ) -> None:
     with pytest.raises(Invalid, match="porte le forfait des coûts indirects"):
-        budget_model.remove_category(fresh, "indirects", by=admin)
+        lines.remove_category(fresh, "indirects", by=admin)
     with pytest.raises(Invalid, match="sert de base au forfait"):
-        budget_model.remove_category(fresh, "personnel", by=admin)
+        lines.remove_category(fresh, "personnel", by=admin)
 
 
 def test_a_funder_with_amounts_or_the_main_funder_cannot_be_removed(fresh: Consortium, admin: User) -> None:
@@ -359,9 +360,9 @@ def test_a_funder_with_amounts_or_the_main_funder_cannot_be_removed(fresh: Conso
     with pytest.raises(
         Invalid, match="Impossible de retirer « Fonds social européen » : 1 montant y est saisi"
     ):
-        budget_model.remove_funder(fresh, "fse", by=admin)
+        lines.remove_funder(fresh, "fse", by=admin)
     with pytest.raises(Invalid, match="financeur principal de l'appel"):
-        budget_model.remove_funder(fresh, "pic_etat", by=admin)
+        lines.remove_funder(fresh, "pic_etat", by=admin)
     db.session.rollback()
     assert {"fse", "pic_etat"} <= set(funder_codes(fresh))
 
@@ -369,7 +370,7 @@ def test_a_funder_with_amounts_or_the_main_funder_cannot_be_removed(fresh: Conso
 def test_removal_message_names_a_few_partners_and_counts_the_others(admin: User) -> None:
     demo = make_consortium()
     with pytest.raises(Invalid) as raised:
-        budget_model.remove_funder(demo, "fse", by=admin)
+        lines.remove_funder(demo, "fse", by=admin)
     message = str(raised.value)
     assert message.startswith("Impossible de retirer « Fonds social européen » : ")
     assert "montants y sont saisis" in message
@@ -378,38 +379,38 @@ def test_removal_message_names_a_few_partners_and_counts_the_others(admin: User)
 
 def test_labels_must_be_given_and_distinct(fresh: Consortium, admin: User) -> None:
     with pytest.raises(InvalidFields) as raised:
-        budget_model.add_category(fresh, "   ", by=admin)
+        lines.add_category(fresh, "   ", by=admin)
     assert raised.value.errors == {"label": ["Ce champ est obligatoire."]}
     with pytest.raises(InvalidFields) as raised:
-        budget_model.rename_category(fresh, "personnel", "dépenses directes de FONCTIONNEMENT", by=admin)
+        lines.rename_category(fresh, "personnel", "dépenses directes de FONCTIONNEMENT", by=admin)
     assert raised.value.errors == {"label": ["Une autre ligne porte déjà ce libellé."]}
     with pytest.raises(InvalidFields):
-        budget_model.add_funder(fresh, "x" * 301, FunderGroup.ETAT, by=admin)
+        lines.add_funder(fresh, "x" * 301, FunderGroup.ETAT, by=admin)
 
 
 def test_the_last_typed_category_and_the_last_funder_stay(admin: User) -> None:
     consortium = creation.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
     for code in ["fonctionnement", "prestations", "participants", "indirects"]:
-        budget_model.remove_category(consortium, code, by=admin)
+        lines.remove_category(consortium, code, by=admin)
     with pytest.raises(Invalid, match="au moins une catégorie"):
-        budget_model.remove_category(consortium, "personnel", by=admin)
+        lines.remove_category(consortium, "personnel", by=admin)
     consortium.call.main_funder = None
     for code in funder_codes(consortium)[1:]:
-        budget_model.remove_funder(consortium, code, by=admin)
+        lines.remove_funder(consortium, code, by=admin)
     with pytest.raises(Invalid, match="au moins un financeur"):
-        budget_model.remove_funder(consortium, "pic_etat", by=admin)
+        lines.remove_funder(consortium, "pic_etat", by=admin)
 
 
 def test_new_codes_never_collide_with_existing_ones(fresh: Consortium, admin: User) -> None:
-    first = budget_model.add_funder(fresh, "Autofinancement !", FunderGroup.AUTOFINANCEMENT, by=admin)
+    first = lines.add_funder(fresh, "Autofinancement !", FunderGroup.AUTOFINANCEMENT, by=admin)
     assert first.code == "autofinancement_2"
-    emoji = budget_model.add_category(fresh, "🚀", by=admin)
+    emoji = lines.add_category(fresh, "🚀", by=admin)
     assert emoji.code == "categorie"
 
 
 def test_moving_past_the_ends_does_nothing(fresh: Consortium, admin: User) -> None:
-    budget_model.move_category(fresh, "personnel", -1, by=admin)
-    budget_model.move_funder(fresh, "autofinancement", 1, by=admin)
+    lines.move_category(fresh, "personnel", -1, by=admin)
+    lines.move_funder(fresh, "autofinancement", 1, by=admin)
     assert category_codes(fresh)[0] == "personnel"
     assert funder_codes(fresh)[-1] == "autofinancement"
     assert events("budget_model.category_moved") == []
@@ -422,20 +423,20 @@ def test_only_coordinators_and_admins_edit_settings(fresh: Consortium) -> None:
     with pytest.raises(NotAllowed):
         update_settings(fresh, settings_of(fresh, title="Piratage"), by=coordinator_elsewhere)
     with pytest.raises(NotAllowed):
-        budget_model.add_category(fresh, "Piratage", by=coordinator_elsewhere)
+        lines.add_category(fresh, "Piratage", by=coordinator_elsewhere)
     with pytest.raises(NotAllowed):
-        budget_model.remove_funder(fresh, "fse", by=coordinator_elsewhere)
+        lines.remove_funder(fresh, "fse", by=coordinator_elsewhere)
 
 
 def test_signed_off_partners_are_counted(admin: User) -> None:
     demo = make_consortium()
-    assert budget_model.signed_off_partners(demo) > 0
-    assert budget_model.has_amounts(demo)
+    assert lines.signed_off_partners(demo) > 0
+    assert lines.has_amounts(demo)
 
 
 def test_zero_amounts_go_with_a_removed_funder(fresh: Consortium, admin: User) -> None:
     add_amount(fresh, 2025, AmountKind.RESOURCE, "fse", "0.00")
-    budget_model.remove_funder(fresh, "fse", by=admin)
+    lines.remove_funder(fresh, "fse", by=admin)
     assert db.session.scalar(select(func.count()).select_from(BudgetAmount)) == 0
     assert db.session.scalar(select(func.count()).select_from(Funder).where(Funder.code == "fse")) == 0
     assert (

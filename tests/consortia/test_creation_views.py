@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from app.audit import AuditEvent
+from app.budget import lines
 from app.budget.models import AmountKind, BudgetAmount, ExpenseCategory, Funder, FunderGroup
-from app.consortia import budget_model, creation
+from app.consortia import creation
 from app.consortia.models import Consortium, Organisation, Role
 from app.extensions import db
 from tests.factories import csrf_token, login, make_consortium, make_member, make_user
@@ -448,7 +449,7 @@ def test_category_lines_are_added_renamed_moved_and_removed(client: FlaskClient,
 
     consortium = db.session.scalar(select(Consortium).where(Consortium.slug == "passerelles-94"))
     assert consortium is not None
-    assert [(c.code, c.label) for c in budget_model.categories_of(consortium)][3:] == [
+    assert [(c.code, c.label) for c in lines.categories_of(consortium)][3:] == [
         ("investissements", "Matériel"),
         ("indirects", "Coûts indirects (forfait)"),
     ]

@@ -1,4 +1,5 @@
-"""The budget model's lines: expense categories and funders, read, added, renamed, reordered, removed.
+"""The budget model's lines: expense categories and funders, written, read, added, renamed, reordered,
+removed; a new consortium's whole model (with its indicators) is written by `write_model`.
 
 A line holding entered amounts cannot go, lest they be orphaned; the settings use the same guard
 for the years a shorter period drops and for a category the indirect-cost rule turns computed.
@@ -7,6 +8,7 @@ for the years a shorter period drops and for a category the indirect-cost rule t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +19,16 @@ from sqlalchemy import delete, exists, func, select
 
 from app.audit import record_event
 from app.auth.models import User
-from app.budget.models import AmountKind, BudgetAmount, ExpenseCategory, Funder, FunderGroup, SignOff
+from app.budget.models import (
+    AmountKind,
+    BudgetAmount,
+    ExpenseCategory,
+    Funder,
+    FunderGroup,
+    IndicatorDefinition,
+    IndicatorKind,
+    SignOff,
+)
 from app.consortia.models import Consortium, Organisation, Partner
 from app.consortia.services import require_manager
 from app.consortia.validation import (
@@ -33,6 +44,85 @@ from app.extensions import db
 
 # Only the coordination changes the settings and the budget model.
 SETTINGS_REFUSAL = _l("Seule la coordination du consortium peut modifier ses paramètres.")
+
+# --- Writing a new model ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    """An expense category of a model being written (computed: the indirect costs of a flat rate)."""
+
+    code: str
+    label: str
+    computed: bool = False
+    extensions: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class FunderRow:
+    """A funder of a model being written."""
+
+    code: str
+    label: str
+    group: FunderGroup
+    extensions: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    """An indicator of a model being written, maybe part of another (`part_of`)."""
+
+    code: str
+    label: str
+    kind: IndicatorKind
+    per_year: bool = True
+    part_of: str | None = None
+    extensions: dict[str, Any] | None = None
+
+
+def write_model(
+    consortium: Consortium,
+    categories: Iterable[CategoryRow],
+    funders: Iterable[FunderRow],
+    indicators: Iterable[IndicatorRow],
+) -> None:
+    """Write a new consortium's budget model, in the order given: the wizard's defaults or a document's."""
+    for position, category in enumerate(categories):
+        db.session.add(
+            ExpenseCategory(
+                consortium_id=consortium.id,
+                code=category.code,
+                label=category.label,
+                computed=category.computed,
+                position=position,
+                extensions=category.extensions,
+            )
+        )
+    for position, funder in enumerate(funders):
+        db.session.add(
+            Funder(
+                consortium_id=consortium.id,
+                code=funder.code,
+                label=funder.label,
+                group=funder.group,
+                position=position,
+                extensions=funder.extensions,
+            )
+        )
+    for position, indicator in enumerate(indicators):
+        db.session.add(
+            IndicatorDefinition(
+                consortium_id=consortium.id,
+                code=indicator.code,
+                label=indicator.label,
+                kind=indicator.kind,
+                per_year=indicator.per_year,
+                part_of=indicator.part_of,
+                position=position,
+                extensions=indicator.extensions,
+            )
+        )
+
 
 # --- Reading --------------------------------------------------------------------------------------
 
