@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,8 +41,8 @@ from app.budget.calculations import (
 )
 from app.budget.models import FunderGroup as StoredFunderGroup
 from app.money import CENT
+from tests.factories import DEMO_DOCUMENT
 
-DEMO = Path(__file__).resolve().parents[2] / ".." / "shared" / "domain" / "demo-consortium.json"
 NBSP = "\u00a0"
 NNBSP = "\u202f"
 YEARS = (2019, 2020, 2021, 2022)
@@ -1021,7 +1020,7 @@ def figures_from_document(document: dict[str, Any]) -> ConsortiumFigures:
 
 
 def test_demo_consortium_indirect_costs_and_total_cost_match_the_file() -> None:
-    document = json.loads(DEMO.read_text(encoding="utf-8"))
+    document = json.loads(DEMO_DOCUMENT.read_text(encoding="utf-8"))
     result = consolidate(figures_from_document(document))
     for partner, totals in zip(document["partners"], result.partners, strict=True):
         for year, row in partner["budget"].items():

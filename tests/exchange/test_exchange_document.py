@@ -8,7 +8,6 @@ import json
 import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,15 +24,14 @@ from app.exchange.serialisation import (
     is_sign_off_valid,
 )
 from app.exchange.validation import load_document, parse_document
-
-DEMO_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "domain" / "demo-consortium.json"
+from tests.factories import DEMO_DOCUMENT
 
 Document = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
 def demo_text() -> str:
-    return DEMO_PATH.read_text(encoding="utf-8")
+    return DEMO_DOCUMENT.read_text(encoding="utf-8")
 
 
 @pytest.fixture
