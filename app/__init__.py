@@ -30,7 +30,6 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     from app.budget.consolidation_views import bp as consolidation_bp
     from app.budget.entry_views import bp as commitments_bp
     from app.budget.views import bp as budget_bp
-    from app.consortia.creation_views import bp as creation_bp
     from app.consortia.joining_views import bp as joining_bp
     from app.consortia.views import bp as consortia_bp
     from app.coordination.views import bp as coordination_bp
@@ -39,6 +38,7 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     from app.mail.views import bp as mail_bp
     from app.members.views import bp as members_bp
     from app.notifications.views import bp as notifications_bp
+    from app.opening.views import bp as opening_bp
     from app.sections.editing_views import bp as sections_bp
     from app.sections.history_views import bp as section_history_bp
     from app.sections.plan_views import bp as section_plan_bp
@@ -49,7 +49,7 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     cli.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(consortia_bp)
-    app.register_blueprint(creation_bp)
+    app.register_blueprint(opening_bp)
     app.register_blueprint(section_plan_bp)
     app.register_blueprint(section_history_bp)
     app.register_blueprint(sections_bp)

@@ -276,7 +276,7 @@ def _link(consortium: Consortium, event: AuditEvent, partner: Partner | None, na
     if kind.startswith(("partner.", "role.")) and partner is not None:
         return url_for("members.partner", slug=slug, code=partner.code)
     endpoints = {
-        "consortium.settings_changed": "creation.settings",
+        "consortium.settings_changed": "opening.settings",
         "annex.uploaded": "annexes.index",
         "annex.requirements_changed": "annexes.requirements",
         "milestone.added": "coordination.milestones",
@@ -287,7 +287,7 @@ def _link(consortium: Consortium, event: AuditEvent, partner: Partner | None, na
     }
     endpoint: str | None = endpoints.get(kind)
     if endpoint is None and kind.startswith("budget_model."):
-        endpoint = "creation.settings"
+        endpoint = "opening.settings"
     if endpoint and endpoint in current_app.view_functions:
         return url_for(endpoint, slug=slug)
     return None

@@ -7,11 +7,11 @@ from sqlalchemy import func, select
 
 from app.audit import AuditEvent
 from app.auth.models import User
-from app.consortia import creation
 from app.consortia.models import Consortium, Role
 from app.consortia.validation import InvalidFields
 from app.errors import NotAllowed, NotFound
 from app.extensions import db
+from app.opening import services as opening_services
 from app.sections import plan
 from app.sections.models import (
     RevisionKind,
@@ -23,8 +23,8 @@ from app.sections.models import (
 )
 from app.sections.plan import SectionDraft
 from app.sections.services import active_sections, append_revision
-from tests.consortia.test_creation_services import opening
 from tests.factories import make_consortium, make_member, make_user
+from tests.opening.test_services import opening
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def admin() -> User:
 @pytest.fixture
 def fresh(admin: User) -> Consortium:
     """A consortium just opened: the sixteen default chapters, no text."""
-    consortium = creation.open_consortium(opening(), by=admin)
+    consortium = opening_services.open_consortium(opening(), by=admin)
     db.session.commit()
     return consortium
 

@@ -15,9 +15,9 @@ from werkzeug.test import TestResponse
 from app.audit import AuditEvent
 from app.budget import lines
 from app.budget.models import AmountKind, BudgetAmount, ExpenseCategory, Funder, FunderGroup
-from app.consortia import creation
 from app.consortia.models import Consortium, Organisation, Role
 from app.extensions import db
+from app.opening import services as opening_services
 from tests.factories import csrf_token, login, make_consortium, make_member, make_user
 
 
@@ -579,4 +579,4 @@ def test_admin_without_role_can_open_and_becomes_coordinator(client: FlaskClient
     assert response.status_code == 303
     consortium = db.session.scalar(select(Consortium).where(Consortium.slug == "passerelles-94"))
     assert consortium is not None
-    assert creation.default_lead_organisation(admin) is not None
+    assert opening_services.default_lead_organisation(admin) is not None

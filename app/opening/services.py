@@ -1,7 +1,7 @@
 """Opening a consortium: its call, lead partner, default budget model, indicators and chapters.
 
 Opening assembles a whole consortium, so this module writes rows of budget and sections, as the
-exchange importer does. Its settings and budget model are then changed in `settings` and `budget_model`.
+exchange importer does. Its settings are then changed in `settings`, its budget lines in `app.budget.lines`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ from app.audit import audit_value, record_event
 from app.auth.models import User
 from app.budget.lines import CategoryRow, FunderRow, IndicatorRow, write_model
 from app.budget.models import FunderGroup, IndicatorKind
-from app.consortia.defaults import FLAT_RATES, IndirectRule, defaults
 from app.consortia.models import Call, Consortium, Organisation, Partner, Role, RoleGrant
 from app.consortia.services import find_organisation, grant_role
-from app.consortia.settings import CallInput, apply_call, check_call, check_period, years_between
 from app.consortia.siret import is_valid_siret, normalise_siret
 from app.consortia.validation import (
     MAX_ACRONYM_LENGTH,
@@ -37,6 +35,8 @@ from app.consortia.validation import (
 )
 from app.errors import NotAllowed
 from app.extensions import db
+from app.opening.defaults import FLAT_RATES, IndirectRule, defaults
+from app.opening.settings import CallInput, apply_call, check_call, check_period, years_between
 from app.permissions import can_open_consortium, is_admin
 from app.sections.models import Section, SectionScope
 

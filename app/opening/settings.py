@@ -27,12 +27,12 @@ from app.budget.lines import (
     names_in_brief,
 )
 from app.budget.models import AmountKind, BudgetAmount, ExpenseCategory, IndicatorValue
-from app.consortia.defaults import FLAT_RATES, IndirectRule, defaults
 from app.consortia.models import Call, Consortium, Organisation, Partner
 from app.consortia.services import require_manager
 from app.consortia.validation import MAX_ACRONYM_LENGTH, MAX_TITLE_LENGTH, Errors, check_text, clean_line
 from app.extensions import db
 from app.money import MAX_AMOUNT
+from app.opening.defaults import FLAT_RATES, IndirectRule, defaults
 
 MAX_DURATION_MONTHS = 240
 # A period spanning more calendar years than this is a typing mistake, not a project.

@@ -1,4 +1,4 @@
-"""Opening a consortium (app.consortia.creation.open_consortium): what it creates, what it refuses."""
+"""Opening a consortium (app.opening.services.open_consortium): what it creates, what it refuses."""
 
 from __future__ import annotations
 
@@ -14,17 +14,17 @@ from sqlalchemy import func, select
 from app.audit import AuditEvent
 from app.auth.models import User
 from app.budget.models import ExpenseCategory, Funder, IndicatorDefinition
-from app.consortia import creation
-from app.consortia.creation import OpeningInput, OrganisationInput, open_consortium
-from app.consortia.defaults import DEFAULTS_FILE, IndirectRule, defaults
 from app.consortia.models import Call, Consortium, Organisation, Role, RoleGrant
-from app.consortia.settings import CallInput, CallRulesInput, current_indirect_rule
 from app.consortia.validation import InvalidFields, slug_from
 from app.errors import NotAllowed
 from app.exchange.exporter import export_document
 from app.exchange.serialisation import document_to_dict
 from app.exchange.validation import parse_document
 from app.extensions import db
+from app.opening import services as opening_services
+from app.opening.defaults import DEFAULTS_FILE, IndirectRule, defaults
+from app.opening.services import OpeningInput, OrganisationInput, open_consortium
+from app.opening.settings import CallInput, CallRulesInput, current_indirect_rule
 from app.permissions import can_manage_consortium
 from app.sections.models import Section
 from tests.factories import make_consortium, make_member, make_user
@@ -224,7 +224,7 @@ def test_years_cover_every_calendar_year_the_period_touches(admin: User) -> None
 def test_picking_a_known_call_copies_its_rules_into_a_call_of_its_own() -> None:
     demo = make_consortium()
     coordinator = make_member(demo, Role.COORDINATOR, "urtie-idf")
-    known = creation.known_calls(coordinator)
+    known = opening_services.known_calls(coordinator)
     assert [call.id for call in known] == [demo.call_id]
 
     consortium = open_consortium(opening(new_call=None, call_id=demo.call_id), by=coordinator)
@@ -245,7 +245,7 @@ def test_a_call_of_a_consortium_one_cannot_see_cannot_be_picked(admin: User) -> 
     other = make_consortium(slug="autre")
     coordinator = make_member(demo, Role.COORDINATOR, "urtie-idf")
     calls_before = db.session.scalar(select(func.count()).select_from(Call))
-    assert other.call_id not in {call.id for call in creation.known_calls(coordinator)}
+    assert other.call_id not in {call.id for call in opening_services.known_calls(coordinator)}
 
     with pytest.raises(InvalidFields) as raised:
         open_consortium(opening(new_call=None, call_id=other.call_id), by=coordinator)
@@ -462,16 +462,16 @@ def test_known_organisations_are_those_of_visible_consortia() -> None:
     director = make_member(demo, Role.DIRECTOR, "plie-sevran")
     stranger = make_user("inconnu@exemple.fr")
 
-    assert len(creation.known_organisations(director)) == len(demo.partners)
-    assert creation.known_organisations(stranger) == []
-    assert creation.known_calls(stranger) == []
+    assert len(opening_services.known_organisations(director)) == len(demo.partners)
+    assert opening_services.known_organisations(stranger) == []
+    assert opening_services.known_calls(stranger) == []
 
 
 def test_a_slug_taken_meanwhile_is_reported_not_crashed(admin: User, monkeypatch: pytest.MonkeyPatch) -> None:
     open_consortium(opening(), by=admin)
     db.session.commit()
     # As if another person had opened "passerelles-94" between the check and the insert.
-    monkeypatch.setattr(creation, "slug_is_free", lambda slug: True)
+    monkeypatch.setattr(opening_services, "slug_is_free", lambda slug: True)
 
     with pytest.raises(InvalidFields) as raised:
         open_consortium(opening(new_organisation=OrganisationInput(name="Autre", departement="75")), by=admin)

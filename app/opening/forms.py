@@ -12,7 +12,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from app.budget.models import FUNDER_GROUP_LABELS, FunderGroup
-from app.consortia.creation import (
+from app.consortia.models import Call, Organisation
+from app.consortia.validation import MAX_ACRONYM_LENGTH, MAX_SLUG_LENGTH, MAX_TITLE_LENGTH, Errors
+from app.form_fields import AmountField, CountField, PercentField
+from app.opening.defaults import INDIRECT_RULE_LABELS, IndirectRule
+from app.opening.services import (
     MAX_ADDRESS_LENGTH,
     MAX_DEPARTEMENT_LENGTH,
     OpeningInput,
@@ -20,11 +24,7 @@ from app.consortia.creation import (
     check_organisation,
     check_slug,
 )
-from app.consortia.defaults import INDIRECT_RULE_LABELS, IndirectRule
-from app.consortia.models import Call, Organisation
-from app.consortia.settings import CallInput, CallRulesInput, SettingsInput, check_call, check_period
-from app.consortia.validation import MAX_ACRONYM_LENGTH, MAX_SLUG_LENGTH, MAX_TITLE_LENGTH, Errors
-from app.form_fields import AmountField, CountField, PercentField
+from app.opening.settings import CallInput, CallRulesInput, SettingsInput, check_call, check_period
 
 NEW = "nouveau"
 KEEP_RULE = "actuelle"

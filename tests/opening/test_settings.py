@@ -14,21 +14,21 @@ from app.audit import AuditEvent
 from app.auth.models import User
 from app.budget import lines
 from app.budget.models import AmountKind, BudgetAmount, ExpenseCategory, Funder, FunderGroup, IndicatorValue
-from app.consortia import creation
-from app.consortia.defaults import IndirectRule
 from app.consortia.models import Consortium, Role
-from app.consortia.settings import (
+from app.consortia.validation import InvalidFields
+from app.errors import Invalid, NotAllowed
+from app.extensions import db
+from app.opening import services as opening_services
+from app.opening.defaults import IndirectRule
+from app.opening.settings import (
     CallInput,
     CallRulesInput,
     SettingsInput,
     current_indirect_rule,
     update_settings,
 )
-from app.consortia.validation import InvalidFields
-from app.errors import Invalid, NotAllowed
-from app.extensions import db
-from tests.consortia.test_creation_services import opening
 from tests.factories import make_consortium, make_member, make_user
+from tests.opening.test_services import opening
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def admin() -> User:
 @pytest.fixture
 def fresh(admin: User) -> Consortium:
     """A consortium just opened (2025-2028, 15 % of staff costs), without any amount."""
-    consortium = creation.open_consortium(opening(), by=admin)
+    consortium = opening_services.open_consortium(opening(), by=admin)
     db.session.commit()
     return consortium
 
@@ -227,7 +227,7 @@ def test_switching_to_actual_costs_makes_the_line_typed_and_renames_it(
 
 
 def test_back_to_a_flat_rate_is_refused_once_actual_indirect_costs_are_typed(admin: User) -> None:
-    consortium = creation.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
+    consortium = opening_services.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
     db.session.commit()
     add_amount(consortium, 2026, AmountKind.EXPENSE, "indirects", "2500")
 
@@ -240,7 +240,7 @@ def test_back_to_a_flat_rate_is_refused_once_actual_indirect_costs_are_typed(adm
 
 
 def test_back_to_a_flat_rate_is_free_while_actual_indirect_costs_are_empty(admin: User) -> None:
-    consortium = creation.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
+    consortium = opening_services.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
     db.session.commit()
     add_amount(consortium, 2026, AmountKind.EXPENSE, "indirects", "0")
 
@@ -254,7 +254,7 @@ def test_back_to_a_flat_rate_is_free_while_actual_indirect_costs_are_empty(admin
 
 
 def test_a_flat_rate_on_a_removed_base_category_is_refused(admin: User) -> None:
-    consortium = creation.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
+    consortium = opening_services.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
     lines.remove_category(consortium, "participants", by=admin)
 
     with pytest.raises(InvalidFields) as raised:
@@ -264,7 +264,7 @@ def test_a_flat_rate_on_a_removed_base_category_is_refused(admin: User) -> None:
 
 
 def test_a_flat_rate_recreates_a_removed_indirect_line(admin: User) -> None:
-    consortium = creation.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
+    consortium = opening_services.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
     lines.remove_category(consortium, "indirects", by=admin)
 
     update_settings(consortium, settings_of(consortium, indirect_rule=IndirectRule.STAFF_15), by=admin)
@@ -389,7 +389,7 @@ def test_labels_must_be_given_and_distinct(fresh: Consortium, admin: User) -> No
 
 
 def test_the_last_typed_category_and_the_last_funder_stay(admin: User) -> None:
-    consortium = creation.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
+    consortium = opening_services.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
     for code in ["fonctionnement", "prestations", "participants", "indirects"]:
         lines.remove_category(consortium, code, by=admin)
     with pytest.raises(Invalid, match="au moins une catégorie"):

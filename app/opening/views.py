@@ -12,27 +12,27 @@ from flask_login import current_user
 
 from app.budget import lines as budget_lines
 from app.budget.models import FUNDER_GROUP_LABELS, FunderGroup
-from app.consortia import creation
-from app.consortia.creation_forms import (
+from app.consortia.models import Consortium
+from app.consortia.services import visible_consortium
+from app.consortia.validation import InvalidFields
+from app.errors import Invalid
+from app.extensions import db
+from app.money import format_share
+from app.opening import services as opening_services
+from app.opening.defaults import INDIRECT_RULE_LABELS, defaults
+from app.opening.forms import (
     KEEP_RULE,
     CategoryForm,
     FunderForm,
     OpeningForm,
     SettingsForm,
 )
-from app.consortia.defaults import INDIRECT_RULE_LABELS, defaults
-from app.consortia.models import Consortium
-from app.consortia.services import visible_consortium
-from app.consortia.settings import current_indirect_rule, update_settings
-from app.consortia.validation import InvalidFields
-from app.errors import Invalid
-from app.extensions import db
-from app.money import format_share
+from app.opening.settings import current_indirect_rule, update_settings
 from app.permissions import can_manage_consortium, can_open_consortium
 from app.security import checks_csrf_in_form
 from app.templating import french_date
 
-bp = Blueprint("creation", __name__)
+bp = Blueprint("opening", __name__)
 
 EXPIRED = "Votre session a expiré. Vos saisies sont conservées : validez à nouveau."
 MOVES = {"up": -1, "down": 1}
@@ -53,20 +53,20 @@ def new() -> ResponseReturnValue:
     """Ouvrir un consortium: the call, the project, the lead organisation, the indirect-cost rule."""
     if not can_open_consortium(current_user):
         abort(403)
-    calls = creation.known_calls(current_user)
+    calls = opening_services.known_calls(current_user)
     form = OpeningForm()
     form.setup(
         calls,
-        creation.known_organisations(current_user),
+        opening_services.known_organisations(current_user),
         [(funder.code, funder.label) for funder in defaults().funders],
-        creation.default_lead_organisation(current_user),
+        opening_services.default_lead_organisation(current_user),
     )
     if request.method == "GET":
-        return render_template("creation/new.html", form=form, calls=calls)
+        return render_template("opening/new.html", form=form, calls=calls)
     status = 422
     if form.validate_on_submit():
         try:
-            consortium = creation.open_consortium(form.opening_input(), by=current_user)
+            consortium = opening_services.open_consortium(form.opening_input(), by=current_user)
         except Invalid as error:
             db.session.rollback()
             _show(form, error)
@@ -93,7 +93,7 @@ def new() -> ResponseReturnValue:
     elif form.csrf_token.errors:
         status = 400
         form.form_errors.append(_(EXPIRED))
-    return render_template("creation/new.html", form=form, calls=calls), status
+    return render_template("opening/new.html", form=form, calls=calls), status
 
 
 def _show(form: Any, error: Invalid) -> None:
@@ -159,7 +159,7 @@ def _render_settings(
         )
         funders.append((funder, line))
     return render_template(
-        "creation/settings.html",
+        "opening/settings.html",
         consortium=consortium,
         form=form,
         categories=categories,
