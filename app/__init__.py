@@ -30,11 +30,11 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     from app.budget.consolidation_views import bp as consolidation_bp
     from app.budget.entry_views import bp as commitments_bp
     from app.budget.views import bp as budget_bp
-    from app.consortia.joining_views import bp as joining_bp
     from app.consortia.views import bp as consortia_bp
     from app.coordination.views import bp as coordination_bp
     from app.dossier.views import bp as dossier_bp
     from app.exchange.views import bp as exchange_bp
+    from app.invitations.views import bp as invitations_bp
     from app.mail.views import bp as mail_bp
     from app.members.views import bp as members_bp
     from app.notifications.views import bp as notifications_bp
@@ -42,6 +42,7 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     from app.sections.editing_views import bp as sections_bp
     from app.sections.history_views import bp as section_history_bp
     from app.sections.plan_views import bp as section_plan_bp
+    from app.volunteering.views import bp as volunteering_bp
 
     security.init_app(app)
     templating.init_app(app)
@@ -57,7 +58,8 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     app.register_blueprint(consolidation_bp)
     app.register_blueprint(exchange_bp)
     app.register_blueprint(api_bp)
-    app.register_blueprint(joining_bp)
+    app.register_blueprint(volunteering_bp)
+    app.register_blueprint(invitations_bp)
     app.register_blueprint(mail_bp)
     app.register_blueprint(members_bp)
     app.register_blueprint(commitments_bp)

@@ -1,14 +1,20 @@
-"""Typed form fields: amounts, percentages and counts, parsed strictly; what was typed is shown again."""
+"""Form fields and helpers shared by the forms: typed fields (amounts, percentages, counts, parsed
+strictly, what was typed shown again), length limits, service rules as validators, refusals shown."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField
+from flask_wtf import FlaskForm
+from wtforms import Field, StringField
+from wtforms.validators import Length, ValidationError
 
+from app.consortia.validation import FieldInvalid
 from app.money import InvalidAmount, format_number, parse_amount
 
 _PERCENT = re.compile(r"\A([0-9]{1,3})(?:[.,]([0-9]{1,2}))?\Z")
@@ -78,3 +84,34 @@ class CountField(_TypedField):
         if not _COUNT.match(text):
             raise ValueError(str(_l("Saisissez un nombre entier, avec les chiffres 0 à 9 seulement.")))
         return int(text)
+
+
+def max_length(limit: int) -> Length:
+    return Length(max=limit, message=_l("%(max)d caractères au plus."))
+
+
+def service_rule(check: Callable[[str], object]) -> Callable[[FlaskForm, Field], None]:
+    """A field validator running the service's own check, so every error shows in the first round."""
+
+    def validate(form: FlaskForm, field: Field) -> None:
+        if not (field.data or "").strip():
+            return  # DataRequired, when the field has it, already said so
+        try:
+            check(field.data)
+        except FieldInvalid as error:
+            raise ValidationError(str(error)) from None
+
+    return validate
+
+
+def session_expired(form: FlaskForm) -> None:
+    form.form_errors.append(_("Votre session a expiré. Vos saisies sont conservées : validez à nouveau."))
+
+
+def show_field_error(form: FlaskForm, error: FieldInvalid) -> None:
+    """Put a service's refusal next to the field it concerns (or above the form)."""
+    field = form._fields.get(error.field)
+    if field is None:
+        form.form_errors.append(str(error))
+    else:
+        field.errors = [*field.errors, str(error)]

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Collection
 
 from flask_babel import LazyString
 from flask_babel import gettext as _
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from app.audit import record_event
-from app.auth.models import User
-from app.consortia.models import Consortium, Organisation, Partner, Role, RoleGrant, name_key
+from app.auth.models import User, normalise_email
+from app.consortia.models import (
+    ROLE_LABELS,
+    Consortium,
+    Organisation,
+    Partner,
+    PartnerStatus,
+    Role,
+    RoleGrant,
+    name_key,
+)
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.permissions import can_manage_consortium, can_view_consortium, is_admin
@@ -119,3 +131,75 @@ def find_organisation(
     if exclude:
         query = query.where(Organisation.id.not_in(list(exclude)))
     return db.session.scalar(query.order_by(Organisation.id).limit(1))
+
+
+MANAGERS_ONLY = _l("Seule la coordination du consortium peut faire cela.")
+
+
+def member_of(consortium: Consortium, organisation: Organisation | None) -> Partner | None:
+    if organisation is None or organisation.id is None:
+        return None
+    return db.session.scalar(
+        select(Partner).where(
+            Partner.consortium_id == consortium.id, Partner.organisation_id == organisation.id
+        )
+    )
+
+
+def role_of(consortium: Consortium, email: str) -> RoleGrant | None:
+    return db.session.scalar(
+        select(RoleGrant)
+        .join(User, User.id == RoleGrant.user_id)
+        .where(RoleGrant.consortium_id == consortium.id, User.email == normalise_email(email))
+    )
+
+
+def role_description(grant: RoleGrant) -> str:
+    label = ROLE_LABELS[grant.role]
+    return f"{label} — {grant.partner.name}" if grant.partner is not None else label
+
+
+def partner_code(consortium: Consortium, name: str) -> str:
+    """A new partner's exchange identifier: the name as a slug, unique in the consortium."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:56].strip("-") or "membre"
+    taken = set(db.session.scalars(select(Partner.code).where(Partner.consortium_id == consortium.id)))
+    code, number = base, 2
+    while code in taken:
+        code = f"{base}-{number}"
+        number += 1
+    return code
+
+
+def add_partner(
+    consortium: Consortium, organisation: Organisation, *, contact: dict[str, str], by: User
+) -> Partner:
+    last = db.session.scalar(select(func.max(Partner.position)).where(Partner.consortium_id == consortium.id))
+    partner = Partner(
+        organisation=organisation,
+        code=partner_code(consortium, organisation.name),
+        position=0 if last is None else last + 1,
+        status=PartnerStatus.ACTIVE,
+        contacts=[contact],
+    )
+    partner.consortium = consortium
+    db.session.add(partner)
+    db.session.flush()
+    record_event(
+        "partner.created",
+        actor_id=by.id,
+        consortium_id=consortium.id,
+        partner_id=partner.id,
+        partner=partner.code,
+        organisation_id=organisation.id,
+        name=organisation.name,
+    )
+    return partner
+
+
+def managed_consortium(slug: str, user: User) -> Consortium:
+    """The consortium if the user coordinates it (NotFound when it cannot be seen, NotAllowed otherwise)."""
+    consortium = visible_consortium(slug, user)
+    if not can_manage_consortium(user, consortium):
+        raise NotAllowed(_("Seule la coordination du consortium peut faire cela."))
+    return consortium

@@ -11,6 +11,8 @@ import unicodedata
 
 from flask_babel import gettext as _
 
+from app.auth.services import check_email
+from app.consortia.siret import is_valid_siret, normalise_siret
 from app.errors import Invalid
 
 CODE_PATTERN = re.compile(r"\A[a-z0-9_-]+\Z")
@@ -96,3 +98,85 @@ def check_text(errors: Errors, field: str, value: str, *, maximum: int, required
                 typed=len(value),
             ),
         )
+
+
+# --- Fields of the joining forms (volunteering, invitations) ---------------------------------------
+
+
+class FieldInvalid(Invalid):
+    """A rule broken by one field of a form: the page shows the message next to that field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+_DEPARTEMENT = re.compile(r"\A(?:0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97[1-8]|IDF)\Z")
+
+
+def normalise_departements(text: str) -> str:
+    """`93`, or several as `94/91`; accepts « 94, 91 », « 94 et 91 », « idf »."""
+    parts: list[str] = []
+    for part in re.split(r"[\s/,;+&]+", visible_line(text).upper()):
+        if part in ("", "ET"):
+            continue
+        code = f"0{part}" if len(part) == 1 and part.isdigit() else part
+        if not _DEPARTEMENT.match(code):
+            raise FieldInvalid(
+                "departement",
+                _(
+                    "Département non reconnu : « %(value)s ». Indiquez son numéro (93), "
+                    "ou plusieurs numéros séparés par « / » (94/91).",
+                    value=part,
+                ),
+            )
+        if code not in parts:
+            parts.append(code)
+    if not parts:
+        raise FieldInvalid("departement", _("Indiquez le ou les départements couverts (par exemple 93)."))
+    result = "/".join(parts)
+    if len(result) > 40:
+        raise FieldInvalid("departement", _("Trop de départements : indiquez « IDF » pour toute la région."))
+    return result
+
+
+def checked_siret(text: str) -> str | None:
+    """The SIRET without spaces, None when left empty; refused when its check digit is wrong."""
+    value = normalise_siret(text)
+    if not value:
+        return None
+    if not is_valid_siret(value):
+        raise FieldInvalid(
+            "siret",
+            _(
+                "Ce numéro SIRET n'est pas valide : il compte 14 chiffres dont le dernier est une clé de "
+                "contrôle. Vérifiez-le (sur l'avis de situation Insee par exemple) ou laissez le champ vide."
+            ),
+        )
+    return value
+
+
+def required_line(value: str, field: str, limit: int, missing: str) -> str:
+    text = visible_line(value)
+    if not text:
+        raise FieldInvalid(field, missing)
+    if len(text) > limit:
+        raise FieldInvalid(field, _("%(n)d caractères au plus.", n=limit))
+    return text
+
+
+def optional_line(value: str, field: str, limit: int) -> str:
+    text = visible_line(value)
+    if len(text) > limit:
+        raise FieldInvalid(field, _("%(n)d caractères au plus.", n=limit))
+    return text
+
+
+def checked_email(value: str, field: str = "email") -> str:
+    """The normalised address, or FieldInvalid saying how it looks wrong."""
+    try:
+        return check_email(visible_line(value))
+    except Invalid:
+        raise FieldInvalid(
+            field, _("Adresse e-mail invalide : vérifiez-la (par exemple prenom.nom@plie-exemple.fr).")
+        ) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -25,13 +25,6 @@ def _expired() -> str:
     return _("Votre session a expiré. Votre saisie est conservée : validez à nouveau.")
 
 
-def _joining_url(endpoint: str, consortium: Consortium) -> str | None:
-    # Invitations and volunteer requests belong to the joining feature; link to it once it exists.
-    if endpoint in current_app.view_functions:
-        return url_for(endpoint, slug=consortium.slug)
-    return None
-
-
 def _load(slug: str, code: str) -> tuple[Consortium, Partner]:
     consortium = visible_consortium(slug, current_user)
     return consortium, services.partner_of(consortium, code)
@@ -51,8 +44,8 @@ def index(slug: str) -> ResponseReturnValue:
         licence_url=LICENCE_URL,
         role_labels=ROLE_LABELS,
         can_manage=can_manage_consortium(current_user, consortium),
-        invitations_url=_joining_url("joining.invitations", consortium),
-        volunteering_url=_joining_url("joining.volunteering", consortium),
+        invitations_url=url_for("invitations.index", slug=consortium.slug),
+        volunteering_url=url_for("volunteering.manage", slug=consortium.slug),
     )
 
 
@@ -79,7 +72,7 @@ def _render_partner(consortium: Consortium, member: Partner, status: int = 200) 
             role_form=RoleForm,
             can_withdraw=can_withdraw_partner(current_user, member),
             can_manage=can_manage_consortium(current_user, consortium),
-            invitations_url=_joining_url("joining.invitations", consortium) if manages else None,
+            invitations_url=url_for("invitations.index", slug=consortium.slug) if manages else None,
         ),
         status,
     )

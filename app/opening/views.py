@@ -13,7 +13,7 @@ from flask_login import current_user
 from app.budget import lines as budget_lines
 from app.budget.models import FUNDER_GROUP_LABELS, FunderGroup
 from app.consortia.models import Consortium
-from app.consortia.services import visible_consortium
+from app.consortia.services import managed_consortium
 from app.consortia.validation import InvalidFields
 from app.errors import Invalid
 from app.extensions import db
@@ -28,7 +28,7 @@ from app.opening.forms import (
     SettingsForm,
 )
 from app.opening.settings import current_indirect_rule, update_settings
-from app.permissions import can_manage_consortium, can_open_consortium
+from app.permissions import can_open_consortium
 from app.security import checks_csrf_in_form
 from app.templating import french_date
 
@@ -103,13 +103,6 @@ def _show(form: Any, error: Invalid) -> None:
         form.form_errors.append(str(error))
 
 
-def _managed(slug: str) -> Consortium:
-    consortium = visible_consortium(slug, current_user)
-    if not can_manage_consortium(current_user, consortium):
-        abort(403)
-    return consortium
-
-
 def _custom_rule_label(consortium: Consortium) -> str | None:
     if current_indirect_rule(consortium) is not None:
         return None
@@ -177,7 +170,7 @@ def _render_settings(
 @checks_csrf_in_form
 def settings(slug: str) -> ResponseReturnValue:
     """Paramètres: the project, the call's rules, the indirect-cost rule and the budget model's lines."""
-    consortium = _managed(slug)
+    consortium = managed_consortium(slug, current_user)
     if request.method == "GET":
         return _render_settings(consortium)
     form = _settings_form(consortium)
@@ -226,7 +219,7 @@ def _line_response(
 @checks_csrf_in_form
 def add_category(slug: str) -> ResponseReturnValue:
     """Add an expense category to the budget model."""
-    consortium = _managed(slug)
+    consortium = managed_consortium(slug, current_user)
     form = CategoryForm(prefix="cat-new")
 
     def action() -> str:
@@ -240,7 +233,7 @@ def add_category(slug: str) -> ResponseReturnValue:
 @checks_csrf_in_form
 def category(slug: str, code: str) -> ResponseReturnValue:
     """Rename, move or remove an expense category."""
-    consortium = _managed(slug)
+    consortium = managed_consortium(slug, current_user)
     if code not in {row.code for row in budget_lines.categories_of(consortium)}:
         abort(404)
     prefix = f"cat-{code}"
@@ -265,7 +258,7 @@ def category(slug: str, code: str) -> ResponseReturnValue:
 @checks_csrf_in_form
 def add_funder(slug: str) -> ResponseReturnValue:
     """Add a funder to the budget model."""
-    consortium = _managed(slug)
+    consortium = managed_consortium(slug, current_user)
     form = FunderForm(prefix="fin-new")
 
     def action() -> str:
@@ -281,7 +274,7 @@ def add_funder(slug: str) -> ResponseReturnValue:
 @checks_csrf_in_form
 def funder(slug: str, code: str) -> ResponseReturnValue:
     """Change, move or remove a funder."""
-    consortium = _managed(slug)
+    consortium = managed_consortium(slug, current_user)
     if code not in {row.code for row in budget_lines.funders_of(consortium)}:
         abort(404)
     prefix = f"fin-{code}"

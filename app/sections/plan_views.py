@@ -8,11 +8,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.consortia.models import Consortium
-from app.consortia.services import visible_consortium
+from app.consortia.services import managed_consortium
 from app.consortia.validation import InvalidFields
 from app.errors import Invalid
 from app.extensions import db
-from app.permissions import can_manage_consortium
 from app.sections import plan
 from app.sections.models import Section
 from app.sections.plan_forms import SectionForm
@@ -22,13 +21,6 @@ bp = Blueprint("section_plan", __name__)
 
 EXPIRED = "Votre session a expiré. Vos saisies sont conservées : validez à nouveau."
 MOVES = {"up": -1, "down": 1}
-
-
-def _managed(slug: str) -> Consortium:
-    consortium = visible_consortium(slug, current_user)
-    if not can_manage_consortium(current_user, consortium):
-        abort(403)
-    return consortium
 
 
 def _show(form: SectionForm, error: Invalid) -> None:
@@ -53,14 +45,14 @@ def _render_index(
 @bp.get("/consortia/<slug>/chapitres")
 def index(slug: str) -> ResponseReturnValue:
     """Plan des chapitres: every chapter in order, its scope and limits, and a form to add one."""
-    return _render_index(_managed(slug))
+    return _render_index(managed_consortium(slug, current_user))
 
 
 @bp.post("/consortia/<slug>/chapitres")
 @checks_csrf_in_form
 def add(slug: str) -> ResponseReturnValue:
     """Add a chapter at the end of the plan."""
-    consortium = _managed(slug)
+    consortium = managed_consortium(slug, current_user)
     form = SectionForm()
     status = 422
     if form.validate_on_submit():
@@ -87,7 +79,7 @@ def _section(consortium: Consortium, code: str) -> Section:
 @checks_csrf_in_form
 def edit(slug: str, code: str) -> ResponseReturnValue:
     """Modifier un chapitre: title, guidance, scope and limits (its code stays)."""
-    consortium = _managed(slug)
+    consortium = managed_consortium(slug, current_user)
     section = _section(consortium, code)
     if request.method == "GET":
         form = SectionForm(formdata=None)
@@ -117,7 +109,7 @@ def edit(slug: str, code: str) -> ResponseReturnValue:
 @bp.post("/consortia/<slug>/chapitres/<code>/deplacer")
 def move(slug: str, code: str) -> ResponseReturnValue:
     """Move a chapter one place up or down."""
-    consortium = _managed(slug)
+    consortium = managed_consortium(slug, current_user)
     section = _section(consortium, code)
     direction = request.form.get("direction", "")
     if direction not in MOVES:
@@ -132,7 +124,7 @@ def move(slug: str, code: str) -> ResponseReturnValue:
 @bp.post("/consortia/<slug>/chapitres/<code>/retirer")
 def remove(slug: str, code: str) -> ResponseReturnValue:
     """Delete a chapter nobody wrote in; archive one holding text."""
-    consortium = _managed(slug)
+    consortium = managed_consortium(slug, current_user)
     section = _section(consortium, code)
     title = section.title
     deleted = plan.remove_section(section, by=current_user)
@@ -153,7 +145,7 @@ def remove(slug: str, code: str) -> ResponseReturnValue:
 @bp.post("/consortia/<slug>/chapitres/<code>/retablir")
 def restore(slug: str, code: str) -> ResponseReturnValue:
     """Bring an archived chapter back at the end of the plan."""
-    consortium = _managed(slug)
+    consortium = managed_consortium(slug, current_user)
     section = _section(consortium, code)
     plan.restore_section(section, by=current_user)
     db.session.commit()

@@ -6,12 +6,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app.consortia import joining
+from app.consortia import models as consortia_models
 from app.consortia.models import Consortium, Role
 from app.consortia.services import partner_by_code
 from app.extensions import db
+from app.invitations import services as invitations
 from app.mail.models import OutboxMessage
 from app.mail.services import public_link, queue_mail
+from app.volunteering import services as volunteering
 from tests.factories import make_consortium, make_member
 
 HOSTILE = '"><script>alert(1)</script> {{7*7}} Élan 🌱'
@@ -28,10 +30,10 @@ def only_message() -> OutboxMessage:
     return db.session.scalars(select(OutboxMessage)).one()
 
 
-def volunteer(consortium: Consortium, name: str = HOSTILE) -> joining.VolunteerRequest:
-    return joining.submit_volunteer_request(
+def volunteer(consortium: Consortium, name: str = HOSTILE) -> consortia_models.VolunteerRequest:
+    return volunteering.submit_volunteer_request(
         consortium,
-        joining.Volunteering(
+        volunteering.Volunteering(
             organisation_name=name,
             organisation_kind="",
             departement="93",
@@ -50,7 +52,7 @@ def volunteer(consortium: Consortium, name: str = HOSTILE) -> joining.VolunteerR
 
 def test_a_name_with_markup_is_literal_in_the_text_and_escaped_in_the_html(consortium: Consortium) -> None:
     coordinator = make_member(consortium, Role.COORDINATOR, "urtie-idf")
-    joining.invite_organisation(
+    invitations.invite_organisation(
         consortium,
         organisation_name=HOSTILE,
         departement="93",
@@ -87,12 +89,12 @@ def test_every_invitation_names_the_consortium_and_carries_an_absolute_link(
 ) -> None:
     coordinator = make_member(consortium, Role.COORDINATOR, "urtie-idf")
     if reason == "volunteer":
-        joining.accept_volunteer_request(volunteer(consortium, "PLIE de Meaux"), by=coordinator)
+        volunteering.accept_volunteer_request(volunteer(consortium, "PLIE de Meaux"), by=coordinator)
         db.session.delete(
             db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "volunteer.received")).one()
         )
     elif reason == "organisation":
-        joining.invite_organisation(
+        invitations.invite_organisation(
             consortium,
             organisation_name="PLIE de Meaux",
             departement="77",
@@ -102,7 +104,7 @@ def test_every_invitation_names_the_consortium_and_carries_an_absolute_link(
         )
     else:
         role = {"colleague": Role.CONTRIBUTOR, "reader": Role.READER, "coordinator": Role.COORDINATOR}[reason]
-        joining.invite_person(
+        invitations.invite_person(
             consortium,
             role=role,
             email="z@e.fr",
@@ -122,9 +124,12 @@ def test_every_invitation_names_the_consortium_and_carries_an_absolute_link(
 
 def test_links_are_built_from_the_public_address(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(app.config, "PUBLIC_URL", "https://consortio.example.org/urtie/")
-    assert public_link("joining.accept", token="abc") == "https://consortio.example.org/urtie/invitation/abc"
     assert (
-        public_link("joining.volunteer", slug="cap") == "https://consortio.example.org/urtie/candidature/cap"
+        public_link("invitations.accept", token="abc") == "https://consortio.example.org/urtie/invitation/abc"
+    )
+    assert (
+        public_link("volunteering.volunteer", slug="cap")
+        == "https://consortio.example.org/urtie/candidature/cap"
     )
 
 

@@ -16,9 +16,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 from sqlalchemy import select
 
-from app.consortia import joining
 from app.consortia.models import Role
 from app.extensions import db
+from app.invitations import services as invitations
 from app.mail.delivery import DeliveryReport, deliver_due
 from app.mail.models import MessageStatus, OutboxMessage
 from tests.factories import make_consortium, make_member
@@ -72,7 +72,7 @@ def invitation_message() -> OutboxMessage:
     """A real invitation e-mail, with a name full of markup and an emoji."""
     consortium = make_consortium()
     coordinator = make_member(consortium, Role.COORDINATOR, "urtie-idf")
-    joining.invite_organisation(
+    invitations.invite_organisation(
         consortium,
         organisation_name='Élan "><b>PLIE</b> 🌱',
         departement="93",

@@ -15,12 +15,14 @@ from werkzeug.test import TestResponse
 
 from app.audit import AuditEvent
 from app.auth.models import User
-from app.consortia import joining
-from app.consortia.joining import FieldInvalid, InvitationState
 from app.consortia.models import Consortium, Invitation, PartnerStatus, Role
 from app.consortia.services import partner_by_code
+from app.consortia.validation import FieldInvalid
 from app.errors import Conflict, NotAllowed
 from app.extensions import db
+from app.invitations import acceptance
+from app.invitations import services as invitations
+from app.invitations.services import InvitationState
 from app.mail.models import OutboxMessage
 from tests.factories import csrf_token, login, make_consortium, make_member
 
@@ -66,7 +68,7 @@ def director(consortium: Consortium) -> User:
 def invite_colleague(
     consortium: Consortium, by: User, email: str = "camille@plie-sevran.example"
 ) -> Invitation:
-    return joining.invite_person(
+    return invitations.invite_person(
         consortium,
         role=Role.CONTRIBUTOR,
         email=email,
@@ -92,8 +94,8 @@ def test_token_is_random_stored_hashed_and_the_link_lasts_14_days(
     )
     assert timedelta(days=14) <= invitation.expires_at - before < timedelta(days=14, minutes=1)
     assert (invitation.send_count, invitation.created_by_id) == (1, director.id)
-    assert joining.find_invitation(token) == invitation
-    assert joining.invitation_state(invitation) == InvitationState.PENDING
+    assert acceptance.find_invitation(token) == invitation
+    assert invitations.invitation_state(invitation) == InvitationState.PENDING
 
 
 def test_invitation_email_is_in_french_with_the_consortium_and_an_absolute_link(
@@ -113,7 +115,7 @@ def test_coordinator_invites_an_organisation_whose_partner_waits_for_acceptance(
     consortium: Consortium, coordinator: User
 ) -> None:
     partners = len(consortium.partners)
-    invitation = joining.invite_organisation(
+    invitation = invitations.invite_organisation(
         consortium,
         organisation_name="PLIE de Meaux",
         departement="77",
@@ -139,7 +141,7 @@ def test_inviting_an_organisation_already_member_is_refused(
     consortium: Consortium, coordinator: User
 ) -> None:
     with pytest.raises(FieldInvalid, match="déjà membre") as caught:
-        joining.invite_organisation(
+        invitations.invite_organisation(
             consortium,
             organisation_name="plie de sevran",
             departement="93",
@@ -176,7 +178,7 @@ def test_a_director_invites_only_colleagues_of_its_own_partner(
     consortium: Consortium, director: User
 ) -> None:
     with pytest.raises(NotAllowed, match="collègues de votre propre organisation"):
-        joining.invite_person(
+        invitations.invite_person(
             consortium,
             role=Role.CONTRIBUTOR,
             email="x@exemple.fr",
@@ -185,7 +187,7 @@ def test_a_director_invites_only_colleagues_of_its_own_partner(
             by=director,
         )
     with pytest.raises(NotAllowed):
-        joining.invite_person(consortium, role=Role.READER, email="x@exemple.fr", name="X", by=director)
+        invitations.invite_person(consortium, role=Role.READER, email="x@exemple.fr", name="X", by=director)
     assert count(Invitation) == 0
 
 
@@ -198,7 +200,7 @@ def test_a_contributor_cannot_invite(consortium: Consortium) -> None:
 def test_coordinator_invites_readers_without_partner_and_coordinators_for_the_lead(
     consortium: Consortium, coordinator: User
 ) -> None:
-    reader = joining.invite_person(
+    reader = invitations.invite_person(
         consortium,
         role=Role.READER,
         email="obs@financeur.example",
@@ -207,7 +209,7 @@ def test_coordinator_invites_readers_without_partner_and_coordinators_for_the_le
         by=coordinator,
     )
     assert reader.partner is None
-    second = joining.invite_person(
+    second = invitations.invite_person(
         consortium, role=Role.COORDINATOR, email="adjoint@urtie.example", name="Adjoint", by=coordinator
     )
     assert second.partner is not None
@@ -221,7 +223,7 @@ def test_a_colleague_cannot_be_invited_to_a_withdrawn_partner(
     assert partner is not None
     partner.status = PartnerStatus.WITHDRAWN
     with pytest.raises(FieldInvalid, match="s'est retiré"):
-        joining.invite_person(
+        invitations.invite_person(
             consortium, role=Role.CONTRIBUTOR, email="x@exemple.fr", name="X", partner=partner, by=coordinator
         )
 
@@ -232,14 +234,14 @@ def test_a_colleague_cannot_be_invited_to_a_withdrawn_partner(
 def test_revoking_stops_the_link_and_cannot_be_done_twice(consortium: Consortium, director: User) -> None:
     invitation = invite_colleague(consortium, director)
     token = last_token(invitation.email)
-    joining.revoke_invitation(invitation, by=director)
-    assert joining.invitation_state(invitation) == InvitationState.REVOKED
-    found = joining.find_invitation(token)
+    invitations.revoke_invitation(invitation, by=director)
+    assert invitations.invitation_state(invitation) == InvitationState.REVOKED
+    found = acceptance.find_invitation(token)
     assert found is not None
-    with pytest.raises(joining.InvitationUnusable, match="annulée"):
-        joining.check_usable(found)
+    with pytest.raises(invitations.InvitationUnusable, match="annulée"):
+        acceptance.check_usable(found)
     with pytest.raises(Conflict, match="déjà été annulée"):
-        joining.revoke_invitation(invitation, by=director)
+        invitations.revoke_invitation(invitation, by=director)
     assert [
         e.kind for e in db.session.scalars(select(AuditEvent).where(AuditEvent.kind.like("invitation.%")))
     ] == [
@@ -255,14 +257,14 @@ def test_resending_issues_a_new_link_and_the_old_one_stops_working(
     old = last_token(invitation.email)
     invitation.expires_at = datetime.now(UTC) - timedelta(days=1)  # expired: re-sending renews it
 
-    joining.resend_invitation(invitation, by=director)
+    invitations.resend_invitation(invitation, by=director)
 
     new = last_token(invitation.email)
     assert new != old
-    assert joining.find_invitation(old) is None
-    assert joining.find_invitation(new) == invitation
+    assert acceptance.find_invitation(old) is None
+    assert acceptance.find_invitation(new) == invitation
     assert invitation.send_count == 2
-    assert joining.invitation_state(invitation) == InvitationState.PENDING
+    assert invitations.invitation_state(invitation) == InvitationState.PENDING
     assert invitation.expires_at > datetime.now(UTC) + timedelta(days=13)
     assert count(OutboxMessage) == 2
 
@@ -271,20 +273,20 @@ def test_an_accepted_invitation_is_neither_revoked_nor_resent(consortium: Consor
     invitation = invite_colleague(consortium, director)
     invitation.accepted_at = datetime.now(UTC)
     with pytest.raises(Conflict, match="déjà été acceptée"):
-        joining.resend_invitation(invitation, by=director)
+        invitations.resend_invitation(invitation, by=director)
     with pytest.raises(Conflict, match="déjà été acceptée"):
-        joining.revoke_invitation(invitation, by=director)
+        invitations.revoke_invitation(invitation, by=director)
     assert invitation.send_count == 1
 
 
 def test_a_director_cannot_revoke_an_invitation_of_the_coordination(
     consortium: Consortium, coordinator: User, director: User
 ) -> None:
-    reader = joining.invite_person(
+    reader = invitations.invite_person(
         consortium, role=Role.READER, email="r@exemple.fr", name="R", by=coordinator
     )
     with pytest.raises(NotAllowed):
-        joining.revoke_invitation(reader, by=director)
+        invitations.revoke_invitation(reader, by=director)
 
 
 # --- the invitations page -------------------------------------------------------------------------
@@ -293,18 +295,18 @@ def test_a_director_cannot_revoke_an_invitation_of_the_coordination(
 def test_invitations_page_lists_each_state_with_its_actions(
     client: FlaskClient, consortium: Consortium, coordinator: User
 ) -> None:
-    pending = joining.invite_person(
+    pending = invitations.invite_person(
         consortium, role=Role.READER, email="a@exemple.fr", name="Anne", by=coordinator
     )
-    expired = joining.invite_person(
+    expired = invitations.invite_person(
         consortium, role=Role.READER, email="b@exemple.fr", name="Bruno", by=coordinator
     )
     expired.expires_at = datetime.now(UTC) - timedelta(hours=1)
-    revoked = joining.invite_person(
+    revoked = invitations.invite_person(
         consortium, role=Role.READER, email="c@exemple.fr", name="Chloé", by=coordinator
     )
-    joining.revoke_invitation(revoked, by=coordinator)
-    accepted = joining.invite_person(
+    invitations.revoke_invitation(revoked, by=coordinator)
+    accepted = invitations.invite_person(
         consortium, role=Role.READER, email="d@exemple.fr", name="Driss", by=coordinator
     )
     accepted.accepted_at = datetime.now(UTC)
@@ -335,7 +337,9 @@ def test_director_sees_only_the_invitations_of_its_partner(
     client: FlaskClient, consortium: Consortium, coordinator: User, director: User
 ) -> None:
     invite_colleague(consortium, director)
-    joining.invite_person(consortium, role=Role.READER, email="lecteur@exemple.fr", name="L", by=coordinator)
+    invitations.invite_person(
+        consortium, role=Role.READER, email="lecteur@exemple.fr", name="L", by=coordinator
+    )
     db.session.commit()
     login(client, director.email)
     response = client.get("/consortia/cap-remob-idf/invitations")
@@ -522,7 +526,7 @@ def test_revoke_and_resend_buttons(
 def test_a_director_cannot_touch_another_partners_invitation(
     client: FlaskClient, consortium: Consortium, coordinator: User, director: User
 ) -> None:
-    other = joining.invite_person(
+    other = invitations.invite_person(
         consortium,
         role=Role.CONTRIBUTOR,
         email="x@atout.example",

@@ -8,14 +8,14 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from app.volunteering.services import Volunteering
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from app.audit import AuditEvent
 from app.auth.models import User
-from app.consortia import joining
-from app.consortia.joining import FieldInvalid, Volunteering
+from app.consortia import services as consortia_services
 from app.consortia.models import (
     Consortium,
     Invitation,
@@ -26,9 +26,11 @@ from app.consortia.models import (
     Role,
     VolunteerRequest,
 )
+from app.consortia.validation import FieldInvalid
 from app.errors import Conflict, NotAllowed
 from app.extensions import db
 from app.mail.models import OutboxMessage
+from app.volunteering import services as volunteering_services
 from tests.factories import csrf_token, login, make_consortium, make_member, make_user
 
 VALID_SIRET = "73282932000074"
@@ -114,9 +116,9 @@ def post_volunteer(client: FlaskClient, slug: str, **changes: str) -> TestRespon
 def test_coordinator_opens_and_closes_the_call_leaving_audit_events(
     consortium: Consortium, coordinator: User
 ) -> None:
-    joining.set_volunteering(consortium, is_open=False, by=coordinator)
+    volunteering_services.set_volunteering(consortium, is_open=False, by=coordinator)
     assert consortium.volunteering_open is False
-    joining.set_volunteering(consortium, is_open=True, by=coordinator)
+    volunteering_services.set_volunteering(consortium, is_open=True, by=coordinator)
     assert consortium.volunteering_open is True
     assert [e.data["new"] for e in events("volunteering.opened")] == [{"open": True}]
     assert [e.data["new"] for e in events("volunteering.closed")] == [{"open": False}]
@@ -126,13 +128,13 @@ def test_a_director_cannot_open_the_call(consortium: Consortium) -> None:
     director = make_member(consortium, Role.DIRECTOR, "plie-sevran")
     consortium.volunteering_open = False
     with pytest.raises(NotAllowed):
-        joining.set_volunteering(consortium, is_open=True, by=director)
+        volunteering_services.set_volunteering(consortium, is_open=True, by=director)
 
 
 def test_intro_is_kept_as_plain_text_without_control_characters(
     consortium: Consortium, coordinator: User
 ) -> None:
-    joining.set_volunteering_intro(
+    volunteering_services.set_volunteering_intro(
         consortium, "  Bienvenue\r\n\r\nAu\u202eprogramme\x07 <b>!</b>  ", by=coordinator
     )
     assert consortium.volunteering_intro == "Bienvenue\n\nAuprogramme <b>!</b>"
@@ -145,7 +147,7 @@ def test_intro_is_kept_as_plain_text_without_control_characters(
 def test_request_is_recorded_pending_and_coordinators_are_told_by_email(
     consortium: Consortium, coordinator: User
 ) -> None:
-    request = joining.submit_volunteer_request(consortium, volunteering())
+    request = volunteering_services.submit_volunteer_request(consortium, volunteering())
     assert request.status == RequestStatus.PENDING
     assert request.email == "nadia.benali@plie-boucles.example"
     assert request.organisation_key == "nom:plie des boucles de la marne|94"
@@ -163,14 +165,14 @@ def test_request_is_recorded_pending_and_coordinators_are_told_by_email(
 def test_closed_call_records_nothing(consortium: Consortium) -> None:
     consortium.volunteering_open = False
     with pytest.raises(Conflict, match="fermé"):
-        joining.submit_volunteer_request(consortium, volunteering())
+        volunteering_services.submit_volunteer_request(consortium, volunteering())
     assert count(VolunteerRequest) == 0
     assert count(OutboxMessage) == 0
 
 
 def test_siret_with_a_wrong_check_digit_is_refused_on_its_field(consortium: Consortium) -> None:
     with pytest.raises(FieldInvalid) as caught:
-        joining.submit_volunteer_request(consortium, volunteering(siret=WRONG_CHECK_DIGIT))
+        volunteering_services.submit_volunteer_request(consortium, volunteering(siret=WRONG_CHECK_DIGIT))
     assert caught.value.field == "siret"
     assert "SIRET n'est pas valide" in str(caught.value)
     assert count(VolunteerRequest) == 0
@@ -178,7 +180,7 @@ def test_siret_with_a_wrong_check_digit_is_refused_on_its_field(consortium: Cons
 
 @pytest.mark.parametrize("typed", ["732 829 320 00074", "732\u00a0829\u202f320 00074"])
 def test_siret_typed_with_spaces_is_accepted_without_them(consortium: Consortium, typed: str) -> None:
-    request = joining.submit_volunteer_request(consortium, volunteering(siret=typed))
+    request = volunteering_services.submit_volunteer_request(consortium, volunteering(siret=typed))
     assert request.siret == VALID_SIRET
     assert request.organisation_key == f"siret:{VALID_SIRET}"
 
@@ -186,7 +188,7 @@ def test_siret_typed_with_spaces_is_accepted_without_them(consortium: Consortium
 @pytest.mark.parametrize("typed", ["٧٣٢٨٢٩٣٢٠٠٠٠٧٤", "7328293200007", "abc"])
 def test_siret_in_other_digits_or_length_is_refused(consortium: Consortium, typed: str) -> None:
     with pytest.raises(FieldInvalid):
-        joining.submit_volunteer_request(consortium, volunteering(siret=typed))
+        volunteering_services.submit_volunteer_request(consortium, volunteering(siret=typed))
 
 
 @pytest.mark.parametrize(
@@ -194,26 +196,31 @@ def test_siret_in_other_digits_or_length_is_refused(consortium: Consortium, type
     [("94", "94"), ("94, 91", "94/91"), ("94 et 91", "94/91"), ("idf", "IDF"), ("9", "09"), ("2a", "2A")],
 )
 def test_departements_are_stored_in_one_form(consortium: Consortium, typed: str, stored: str) -> None:
-    assert joining.submit_volunteer_request(consortium, volunteering(departement=typed)).departement == stored
+    assert (
+        volunteering_services.submit_volunteer_request(
+            consortium, volunteering(departement=typed)
+        ).departement
+        == stored
+    )
 
 
 @pytest.mark.parametrize("typed", ["99", "Seine-Saint-Denis", "  "])
 def test_unknown_departement_is_refused_on_its_field(consortium: Consortium, typed: str) -> None:
     with pytest.raises(FieldInvalid) as caught:
-        joining.submit_volunteer_request(consortium, volunteering(departement=typed))
+        volunteering_services.submit_volunteer_request(consortium, volunteering(departement=typed))
     assert caught.value.field == "departement"
 
 
 def test_invalid_email_is_refused_on_its_field(consortium: Consortium) -> None:
     with pytest.raises(FieldInvalid) as caught:
-        joining.submit_volunteer_request(consortium, volunteering(email="nadia@"))
+        volunteering_services.submit_volunteer_request(consortium, volunteering(email="nadia@"))
     assert caught.value.field == "email"
 
 
 def test_second_pending_request_for_the_same_organisation_is_refused_politely(consortium: Consortium) -> None:
-    joining.submit_volunteer_request(consortium, volunteering())
+    volunteering_services.submit_volunteer_request(consortium, volunteering())
     with pytest.raises(Conflict, match="déjà en attente"):
-        joining.submit_volunteer_request(
+        volunteering_services.submit_volunteer_request(
             consortium,
             volunteering(
                 organisation_name="  plie DES boucles   de la marne ", email="autre@plie-boucles.example"
@@ -223,16 +230,16 @@ def test_second_pending_request_for_the_same_organisation_is_refused_politely(co
 
 
 def test_same_siret_under_another_name_is_the_same_organisation(consortium: Consortium) -> None:
-    joining.submit_volunteer_request(consortium, volunteering(siret=VALID_SIRET))
+    volunteering_services.submit_volunteer_request(consortium, volunteering(siret=VALID_SIRET))
     with pytest.raises(Conflict, match="déjà en attente"):
-        joining.submit_volunteer_request(
+        volunteering_services.submit_volunteer_request(
             consortium, volunteering(organisation_name="Autre nom", siret=VALID_SIRET)
         )
 
 
 def test_same_name_with_different_sirets_are_two_organisations(consortium: Consortium) -> None:
-    joining.submit_volunteer_request(consortium, volunteering(siret=VALID_SIRET))
-    other = joining.submit_volunteer_request(consortium, volunteering(siret="35600000000048"))
+    volunteering_services.submit_volunteer_request(consortium, volunteering(siret=VALID_SIRET))
+    other = volunteering_services.submit_volunteer_request(consortium, volunteering(siret="35600000000048"))
     assert other.status == RequestStatus.PENDING
     assert count(VolunteerRequest) == 2
 
@@ -241,10 +248,10 @@ def test_partial_unique_index_backs_up_the_check_under_a_double_submit(
     consortium: Consortium, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Two submissions that both passed the check before either was saved.
-    monkeypatch.setattr(joining, "_same_organisation", lambda *args: False)
-    joining.submit_volunteer_request(consortium, volunteering())
+    monkeypatch.setattr(volunteering_services, "_same_organisation", lambda *args: False)
+    volunteering_services.submit_volunteer_request(consortium, volunteering())
     with pytest.raises(Conflict, match="déjà en attente"):
-        joining.submit_volunteer_request(consortium, volunteering())
+        volunteering_services.submit_volunteer_request(consortium, volunteering())
     db.session.commit()  # the session is still usable: the savepoint was rolled back
     assert count(VolunteerRequest) == 1
 
@@ -252,15 +259,15 @@ def test_partial_unique_index_backs_up_the_check_under_a_double_submit(
 def test_a_new_request_is_possible_once_the_previous_one_was_declined(
     consortium: Consortium, coordinator: User
 ) -> None:
-    first = joining.submit_volunteer_request(consortium, volunteering())
-    joining.decline_volunteer_request(first, by=coordinator, message="Pas cette fois.")
-    second = joining.submit_volunteer_request(consortium, volunteering())
+    first = volunteering_services.submit_volunteer_request(consortium, volunteering())
+    volunteering_services.decline_volunteer_request(first, by=coordinator, message="Pas cette fois.")
+    second = volunteering_services.submit_volunteer_request(consortium, volunteering())
     assert second.status == RequestStatus.PENDING
 
 
 def test_an_organisation_already_member_cannot_volunteer(consortium: Consortium) -> None:
     with pytest.raises(FieldInvalid, match="déjà membre") as caught:
-        joining.submit_volunteer_request(
+        volunteering_services.submit_volunteer_request(
             consortium, volunteering(organisation_name="PLIE de Sevran", departement="93")
         )
     assert caught.value.field == "organisation_name"
@@ -268,7 +275,7 @@ def test_an_organisation_already_member_cannot_volunteer(consortium: Consortium)
 
 def test_markup_and_emoji_in_names_are_kept_literally(consortium: Consortium) -> None:
     name = '"><script>alert(1)</script> {{7*7}} PLIE 🌱'
-    request = joining.submit_volunteer_request(consortium, volunteering(organisation_name=name))
+    request = volunteering_services.submit_volunteer_request(consortium, volunteering(organisation_name=name))
     assert request.organisation_name == name
 
 
@@ -278,11 +285,11 @@ def test_markup_and_emoji_in_names_are_kept_literally(consortium: Consortium) ->
 def test_accepting_creates_the_organisation_the_partner_and_invites_the_volunteer_as_director(
     consortium: Consortium, coordinator: User
 ) -> None:
-    request = joining.submit_volunteer_request(consortium, volunteering(siret=VALID_SIRET))
+    request = volunteering_services.submit_volunteer_request(consortium, volunteering(siret=VALID_SIRET))
     last_position = max(p.position for p in consortium.partners)
     organisations = count(Organisation)
 
-    invitation = joining.accept_volunteer_request(request, by=coordinator)
+    invitation = volunteering_services.accept_volunteer_request(request, by=coordinator)
 
     assert request.status == RequestStatus.ACCEPTED
     assert request.decided_by_id == coordinator.id
@@ -324,11 +331,11 @@ def test_accepting_reuses_a_known_organisation_whose_profile_carries_over(coordi
     sevran = db.session.scalars(select(Organisation).where(Organisation.name == "PLIE de Sevran")).one()
     organisations = count(Organisation)
 
-    request = joining.submit_volunteer_request(
+    request = volunteering_services.submit_volunteer_request(
         other, volunteering(organisation_name="plie de  SEVRAN", departement="93", organisation_kind="autre")
     )
-    assert joining.known_organisation(request) == sevran
-    invitation = joining.accept_volunteer_request(request, by=other_coordinator)
+    assert volunteering_services.known_organisation(request) == sevran
+    invitation = volunteering_services.accept_volunteer_request(request, by=other_coordinator)
 
     assert count(Organisation) == organisations
     assert invitation.partner is not None
@@ -344,30 +351,30 @@ def test_accepting_reuses_the_organisation_with_the_same_siret(
     known = Organisation(departement="77", siret=VALID_SIRET)
     known.rename("Ancien nom de l'association")
     db.session.add(known)
-    request = joining.submit_volunteer_request(consortium, volunteering(siret=VALID_SIRET))
-    invitation = joining.accept_volunteer_request(request, by=coordinator)
+    request = volunteering_services.submit_volunteer_request(consortium, volunteering(siret=VALID_SIRET))
+    invitation = volunteering_services.accept_volunteer_request(request, by=coordinator)
     assert invitation.partner is not None
     assert invitation.partner.organisation_id == known.id
 
 
 def test_partner_codes_are_unique_slugs_of_the_name(consortium: Consortium) -> None:
-    assert joining.partner_code(consortium, "PLIE Sevran") == "plie-sevran-2"
-    assert joining.partner_code(consortium, "Élan & Co — Île") == "elan-co-ile"
-    assert joining.partner_code(consortium, "🌱🌱") == "membre"
-    assert len(joining.partner_code(consortium, "x" * 300)) <= 64
+    assert consortia_services.partner_code(consortium, "PLIE Sevran") == "plie-sevran-2"
+    assert consortia_services.partner_code(consortium, "Élan & Co — Île") == "elan-co-ile"
+    assert consortia_services.partner_code(consortium, "🌱🌱") == "membre"
+    assert len(consortia_services.partner_code(consortium, "x" * 300)) <= 64
 
 
 def test_accepting_twice_changes_nothing_the_second_time(consortium: Consortium, coordinator: User) -> None:
-    request = joining.submit_volunteer_request(consortium, volunteering())
-    joining.accept_volunteer_request(request, by=coordinator)
+    request = volunteering_services.submit_volunteer_request(consortium, volunteering())
+    volunteering_services.accept_volunteer_request(request, by=coordinator)
     partners, invitations = count(Partner), count(Invitation)
     with pytest.raises(Conflict, match=r"déjà été acceptée le .* par coordinator test"):
-        joining.accept_volunteer_request(request, by=coordinator)
+        volunteering_services.accept_volunteer_request(request, by=coordinator)
     assert (count(Partner), count(Invitation)) == (partners, invitations)
 
 
 def test_a_decision_taken_in_another_tab_meanwhile_wins(consortium: Consortium, coordinator: User) -> None:
-    request = joining.submit_volunteer_request(consortium, volunteering())
+    request = volunteering_services.submit_volunteer_request(consortium, volunteering())
     partners = count(Partner)
     # Another tab declined it after this one loaded the request (the loaded object still says pending).
     db.session.execute(
@@ -378,7 +385,7 @@ def test_a_decision_taken_in_another_tab_meanwhile_wins(consortium: Consortium, 
     )
     assert request.status == RequestStatus.PENDING
     with pytest.raises(Conflict, match="déjà été refusée"):
-        joining.accept_volunteer_request(request, by=coordinator)
+        volunteering_services.accept_volunteer_request(request, by=coordinator)
     assert count(Partner) == partners
 
 
@@ -386,16 +393,16 @@ def test_accepting_is_refused_when_the_volunteer_already_has_a_role(
     consortium: Consortium, coordinator: User
 ) -> None:
     make_member(consortium, Role.READER, email="nadia.benali@plie-boucles.example")
-    request = joining.submit_volunteer_request(consortium, volunteering())
+    request = volunteering_services.submit_volunteer_request(consortium, volunteering())
     with pytest.raises(Conflict, match="a déjà un rôle dans ce consortium"):
-        joining.accept_volunteer_request(request, by=coordinator)
+        volunteering_services.accept_volunteer_request(request, by=coordinator)
 
 
 def test_only_the_coordination_accepts(consortium: Consortium) -> None:
     director = make_member(consortium, Role.DIRECTOR, "plie-sevran")
-    request = joining.submit_volunteer_request(consortium, volunteering())
+    request = volunteering_services.submit_volunteer_request(consortium, volunteering())
     with pytest.raises(NotAllowed):
-        joining.accept_volunteer_request(request, by=director)
+        volunteering_services.accept_volunteer_request(request, by=director)
     assert request.status == RequestStatus.PENDING
 
 
@@ -403,16 +410,16 @@ def test_only_the_coordination_accepts(consortium: Consortium) -> None:
 
 
 def test_declining_needs_a_message(consortium: Consortium, coordinator: User) -> None:
-    request = joining.submit_volunteer_request(consortium, volunteering())
+    request = volunteering_services.submit_volunteer_request(consortium, volunteering())
     with pytest.raises(FieldInvalid) as caught:
-        joining.decline_volunteer_request(request, by=coordinator, message="  \n ")
+        volunteering_services.decline_volunteer_request(request, by=coordinator, message="  \n ")
     assert caught.value.field == "message"
     assert request.status == RequestStatus.PENDING
 
 
 def test_declining_sends_the_message_to_the_volunteer(consortium: Consortium, coordinator: User) -> None:
-    request = joining.submit_volunteer_request(consortium, volunteering())
-    joining.decline_volunteer_request(
+    request = volunteering_services.submit_volunteer_request(consortium, volunteering())
+    volunteering_services.decline_volunteer_request(
         request, by=coordinator, message="Votre territoire est déjà couvert.\nMerci !"
     )
     assert request.status == RequestStatus.DECLINED
@@ -591,7 +598,7 @@ def test_coordinator_edits_the_intro_and_a_too_long_one_is_refused_keeping_it(
 def test_requests_page_shows_the_request_literally_and_whether_the_organisation_is_known(
     client: FlaskClient, consortium: Consortium, coordinator: User
 ) -> None:
-    joining.submit_volunteer_request(
+    volunteering_services.submit_volunteer_request(
         consortium, volunteering(organisation_name='"><script>x()</script> {{7*7}}')
     )
     db.session.commit()
@@ -606,7 +613,7 @@ def test_requests_page_shows_the_request_literally_and_whether_the_organisation_
 def test_coordinator_accepts_from_the_page_and_a_second_tab_gets_a_clear_message(
     client: FlaskClient, consortium: Consortium, coordinator: User
 ) -> None:
-    request = joining.submit_volunteer_request(consortium, volunteering())
+    request = volunteering_services.submit_volunteer_request(consortium, volunteering())
     db.session.commit()
     login(client, coordinator.email)
     token = csrf_token(client)
@@ -626,7 +633,7 @@ def test_coordinator_accepts_from_the_page_and_a_second_tab_gets_a_clear_message
 def test_declining_without_a_message_is_explained_next_to_the_field(
     client: FlaskClient, consortium: Consortium, coordinator: User
 ) -> None:
-    request = joining.submit_volunteer_request(consortium, volunteering())
+    request = volunteering_services.submit_volunteer_request(consortium, volunteering())
     db.session.commit()
     login(client, coordinator.email)
     token = csrf_token(client)
@@ -650,7 +657,7 @@ def test_a_request_of_another_consortium_is_not_found(
 ) -> None:
     other = make_consortium(partners=1, slug="autre")
     other.volunteering_open = True
-    request = joining.submit_volunteer_request(other, volunteering())
+    request = volunteering_services.submit_volunteer_request(other, volunteering())
     db.session.commit()
     login(client, coordinator.email)
     token = csrf_token(client)
@@ -682,7 +689,7 @@ def test_every_mistake_is_shown_in_the_first_round(client: FlaskClient, consorti
 
 
 def test_direction_overrides_are_stripped_from_names_and_emoji_sequences_kept(consortium: Consortium) -> None:
-    request = joining.submit_volunteer_request(
+    request = volunteering_services.submit_volunteer_request(
         consortium,
         volunteering(organisation_name="PLIE\u202e fdp.exe \u200f👩\u200d💻", contact_name="Zoé\x07"),
     )
@@ -691,6 +698,8 @@ def test_direction_overrides_are_stripped_from_names_and_emoji_sequences_kept(co
 
 
 def test_accents_typed_decomposed_or_in_capitals_are_the_same_organisation(consortium: Consortium) -> None:
-    joining.submit_volunteer_request(consortium, volunteering(organisation_name="PLIE d'Évry"))
+    volunteering_services.submit_volunteer_request(consortium, volunteering(organisation_name="PLIE d'Évry"))
     with pytest.raises(Conflict, match="déjà en attente"):
-        joining.submit_volunteer_request(consortium, volunteering(organisation_name="plie d'E\u0301VRY"))
+        volunteering_services.submit_volunteer_request(
+            consortium, volunteering(organisation_name="plie d'E\u0301VRY")
+        )

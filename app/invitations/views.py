@@ -1,4 +1,4 @@
-"""Joining pages: the public call for volunteers, the coordination's requests, invitations, accepting one."""
+"""Invitation pages: inviting an organisation or a person, the list, and accepting a link."""
 
 from __future__ import annotations
 
@@ -9,42 +9,32 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from app.auth import services as accounts
 from app.auth.models import normalise_email
-from app.consortia import joining
-from app.consortia.joining import (
-    INVITATION_STATE_LABELS,
-    REQUEST_STATUS_LABELS,
-    FieldInvalid,
-    InvitationState,
-    InvitationUnusable,
-)
-from app.consortia.joining_forms import (
-    CreateAccountForm,
-    DeclineForm,
-    InviteOrganisationForm,
-    InvitePersonForm,
-    JoinForm,
-    VolunteerForm,
-    VolunteeringIntroForm,
-)
 from app.consortia.models import (
     ROLE_LABELS,
     Consortium,
     Invitation,
     Partner,
-    RequestStatus,
     Role,
-    VolunteerRequest,
 )
-from app.consortia.services import get_consortium, partner_by_code, visible_consortium
+from app.consortia.services import managed_consortium, partner_by_code, visible_consortium
+from app.consortia.validation import FieldInvalid
 from app.errors import DomainError
 from app.extensions import db
+from app.form_fields import session_expired, show_field_error
+from app.invitations import acceptance
+from app.invitations import services as invitations
+from app.invitations.forms import (
+    CreateAccountForm,
+    InviteOrganisationForm,
+    InvitePersonForm,
+    JoinForm,
+)
+from app.invitations.services import INVITATION_STATE_LABELS, InvitationState, InvitationUnusable
 from app.mail.delivery import send_queued_mail
-from app.mail.services import public_link
 from app.permissions import (
     can_manage_consortium,
     can_manage_invitation,
@@ -53,7 +43,8 @@ from app.permissions import (
 )
 from app.security import checks_csrf_in_form, public, start_session
 
-bp = Blueprint("joining", __name__)
+bp = Blueprint("invitations", __name__)
+
 
 # Both invitation forms share a page: the organisation's fields get a prefix, so no two fields share an id.
 ORGANISATION_PREFIX = "organisation"
@@ -64,227 +55,6 @@ ROLE_HINTS = {
     Role.READER: "consulte le dossier sans rien modifier (financeur, observateur)",
     Role.COORDINATOR: "pilote le consortium avec l'équipe du chef de file",
 }
-
-
-def _session_expired(form: FlaskForm) -> None:
-    form.form_errors.append(_("Votre session a expiré. Vos saisies sont conservées : validez à nouveau."))
-
-
-def _show_field_error(form: FlaskForm, error: FieldInvalid) -> None:
-    """Put a service's refusal next to the field it concerns (or above the form)."""
-    field = form._fields.get(error.field)
-    if field is None:
-        form.form_errors.append(str(error))
-    else:
-        field.errors = [*field.errors, str(error)]
-
-
-def _managed(slug: str) -> Consortium:
-    consortium = visible_consortium(slug, current_user)
-    if not can_manage_consortium(current_user, consortium):
-        abort(403)
-    return consortium
-
-
-# --- The public call for volunteers ------------------------------------------------------------
-
-
-@bp.route("/candidature/<slug>", methods=["GET", "POST"])
-@public
-@checks_csrf_in_form
-def volunteer(slug: str) -> ResponseReturnValue:
-    """Appel à candidatures: the public page where a PLIE volunteers to join the consortium."""
-    consortium = get_consortium(slug)
-    if consortium is None:
-        abort(404)
-    if not consortium.volunteering_open:
-        # Nothing is recorded, even if the form was sent just before the call closed.
-        return render_template("joining/volunteer_closed.html", consortium=consortium), (
-            200 if request.method == "GET" else 409
-        )
-    form = VolunteerForm()
-    if request.method == "GET":
-        return render_template("joining/volunteer.html", consortium=consortium, form=form)
-    status, notice = 422, None
-    if form.validate_on_submit():
-        try:
-            joining.submit_volunteer_request(consortium, form.volunteering())
-        except FieldInvalid as error:
-            db.session.rollback()
-            _show_field_error(form, error)
-        except DomainError as error:
-            # A request already pending, or the call closed meanwhile: not a typing mistake, said gently.
-            db.session.rollback()
-            notice, status = str(error), error.status_code
-        else:
-            db.session.commit()
-            send_queued_mail()
-            return redirect(url_for(".volunteer_thanks", slug=slug), 303)
-    elif form.csrf_token.errors:
-        status = 400
-        _session_expired(form)
-    return render_template("joining/volunteer.html", consortium=consortium, form=form, notice=notice), status
-
-
-@bp.get("/candidature/<slug>/merci")
-@public
-def volunteer_thanks(slug: str) -> ResponseReturnValue:
-    """Confirmation after a volunteer's request was recorded."""
-    consortium = get_consortium(slug)
-    if consortium is None:
-        abort(404)
-    return render_template("joining/volunteer_thanks.html", consortium=consortium)
-
-
-# --- The coordination's side of the call -------------------------------------------------------
-
-
-def _render_volunteering(
-    consortium: Consortium,
-    *,
-    intro_form: VolunteeringIntroForm | None = None,
-    failed_decline: tuple[int, DeclineForm] | None = None,
-    status: int = 200,
-) -> ResponseReturnValue:
-    requests = joining.volunteer_requests(consortium)
-    pending = [r for r in requests if r.status == RequestStatus.PENDING]
-    decline_forms = {r.id: DeclineForm(formdata=None, prefix=f"refus-{r.id}") for r in pending}
-    if failed_decline is not None:
-        decline_forms[failed_decline[0]] = failed_decline[1]
-    if intro_form is None:
-        intro_form = VolunteeringIntroForm(formdata=None, data={"intro": consortium.volunteering_intro})
-    deciders = joining.people_names([r.decided_by_id for r in requests])
-    return render_template(
-        "joining/volunteering.html",
-        consortium=consortium,
-        pending=pending,
-        decided=[r for r in requests if r.status != RequestStatus.PENDING],
-        known={r.id: joining.known_organisation(r) for r in pending},
-        decline_forms=decline_forms,
-        open_decline=failed_decline[0] if failed_decline else None,
-        intro_form=intro_form,
-        share_link=public_link("joining.volunteer", slug=consortium.slug),
-        deciders=deciders,
-        status_labels=REQUEST_STATUS_LABELS,
-    ), status
-
-
-@bp.get("/consortia/<slug>/candidatures")
-def volunteering(slug: str) -> ResponseReturnValue:
-    """Candidatures: open or close the call, its text, and the requests to accept or decline."""
-    return _render_volunteering(_managed(slug))
-
-
-@bp.post("/consortia/<slug>/candidatures/ouverture")
-def volunteering_open(slug: str) -> ResponseReturnValue:
-    """Open or close the public call for volunteers."""
-    consortium = _managed(slug)
-    is_open = request.form.get("ouvert") == "1"
-    joining.set_volunteering(consortium, is_open=is_open, by=current_user)
-    db.session.commit()
-    if is_open:
-        flash(_("L'appel à candidatures est ouvert : partagez le lien de la page publique."), "success")
-    else:
-        flash(_("L'appel à candidatures est fermé : la page publique n'accepte plus de candidature."), "info")
-    return redirect(url_for(".volunteering", slug=slug), 303)
-
-
-@bp.post("/consortia/<slug>/candidatures/texte")
-@checks_csrf_in_form
-def volunteering_intro(slug: str) -> ResponseReturnValue:
-    """Change the introduction of the public page."""
-    consortium = _managed(slug)
-    form = VolunteeringIntroForm()
-    if form.validate_on_submit():
-        try:
-            joining.set_volunteering_intro(consortium, form.intro.data or "", by=current_user)
-        except FieldInvalid as error:
-            db.session.rollback()
-            _show_field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Texte de la page publique enregistré."), "success")
-            return redirect(url_for(".volunteering", slug=slug), 303)
-        return _render_volunteering(consortium, intro_form=form, status=422)
-    if form.csrf_token.errors:
-        _session_expired(form)
-        return _render_volunteering(consortium, intro_form=form, status=400)
-    return _render_volunteering(consortium, intro_form=form, status=422)
-
-
-def _request_of(consortium: Consortium, request_id: int) -> VolunteerRequest:
-    volunteer_request = db.session.get(VolunteerRequest, request_id)
-    if volunteer_request is None or volunteer_request.consortium_id != consortium.id:
-        abort(404)
-    return volunteer_request
-
-
-@bp.post("/consortia/<slug>/candidatures/<int:request_id>/accepter")
-def accept_request(slug: str, request_id: int) -> ResponseReturnValue:
-    """Accept a request: the partner is created and the volunteer invited as its director."""
-    consortium = _managed(slug)
-    volunteer_request = _request_of(consortium, request_id)
-    try:
-        invitation = joining.accept_volunteer_request(volunteer_request, by=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return redirect(url_for(".volunteering", slug=slug), 303)
-    name, person, email = (
-        invitation.partner.name if invitation.partner else "",
-        invitation.name,
-        invitation.email,
-    )
-    db.session.commit()
-    send_queued_mail()
-    flash(
-        _(
-            "Candidature acceptée : « %(name)s » est membre du consortium. %(person)s a reçu à %(email)s "
-            "un lien pour créer son accès de direction (valable 14 jours).",
-            name=name,
-            person=person,
-            email=email,
-        ),
-        "success",
-    )
-    return redirect(url_for(".volunteering", slug=slug), 303)
-
-
-@bp.post("/consortia/<slug>/candidatures/<int:request_id>/refuser")
-@checks_csrf_in_form
-def decline_request(slug: str, request_id: int) -> ResponseReturnValue:
-    """Decline a request with a message, e-mailed to the volunteer."""
-    consortium = _managed(slug)
-    volunteer_request = _request_of(consortium, request_id)
-    form = DeclineForm(prefix=f"refus-{request_id}")
-    if form.validate_on_submit():
-        name = volunteer_request.organisation_name
-        try:
-            joining.decline_volunteer_request(
-                volunteer_request, by=current_user, message=form.message.data or ""
-            )
-        except FieldInvalid as error:
-            db.session.rollback()
-            _show_field_error(form, error)
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-            return redirect(url_for(".volunteering", slug=slug), 303)
-        else:
-            db.session.commit()
-            send_queued_mail()
-            flash(
-                _("Candidature de « %(name)s » refusée ; votre message lui a été envoyé.", name=name), "info"
-            )
-            return redirect(url_for(".volunteering", slug=slug), 303)
-        return _render_volunteering(consortium, failed_decline=(request_id, form), status=422)
-    if form.csrf_token.errors:
-        _session_expired(form)
-        return _render_volunteering(consortium, failed_decline=(request_id, form), status=400)
-    return _render_volunteering(consortium, failed_decline=(request_id, form), status=422)
-
-
-# --- Invitations -------------------------------------------------------------------------------
 
 
 def _inviter_scope(consortium: Consortium) -> tuple[bool, Partner | None]:
@@ -319,14 +89,14 @@ def _render_invitations(
     status: int = 200,
 ) -> ResponseReturnValue:
     manager, own_partner = _inviter_scope(consortium)
-    rows = joining.invitations_for(consortium, current_user)
+    rows = invitations.invitations_for(consortium, current_user)
     now = datetime.now(UTC)
     if person_form is None:
         person_form = InvitePersonForm(formdata=None, data={"role": Role.CONTRIBUTOR.value})
     _prepare_person_form(person_form, consortium, manager)
     if manager and organisation_form is None:
         organisation_form = InviteOrganisationForm(formdata=None, prefix=ORGANISATION_PREFIX)
-    states = {invitation.id: joining.invitation_state(invitation, now) for invitation in rows}
+    states = {invitation.id: invitations.invitation_state(invitation, now) for invitation in rows}
     context: dict[str, Any] = {
         "consortium": consortium,
         "manager": manager,
@@ -335,17 +105,17 @@ def _render_invitations(
         "states": states,
         "state_labels": INVITATION_STATE_LABELS,
         "counts": {state: sum(1 for s in states.values() if s == state) for state in InvitationState},
-        "names": joining.people_names([i.created_by_id for i in rows] + [i.accepted_by_id for i in rows]),
+        "names": accounts.people_names([i.created_by_id for i in rows] + [i.accepted_by_id for i in rows]),
         "role_labels": ROLE_LABELS,
         "manageable": {i.id: can_manage_invitation(current_user, i) for i in rows},
         "organisation_form": organisation_form,
         "person_form": person_form,
     }
-    return render_template("joining/invitations.html", **context), status
+    return render_template("invitations/index.html", **context), status
 
 
 @bp.get("/consortia/<slug>/invitations")
-def invitations(slug: str) -> ResponseReturnValue:
+def index(slug: str) -> ResponseReturnValue:
     """Invitations: who was invited, in which state, and new invitations."""
     return _render_invitations(visible_consortium(slug, current_user))
 
@@ -354,19 +124,19 @@ def _invitation_sent(email: str, slug: str) -> ResponseReturnValue:
     db.session.commit()
     send_queued_mail()
     flash(_("Invitation envoyée à %(email)s. Le lien est valable 14 jours.", email=email), "success")
-    return redirect(url_for(".invitations", slug=slug), 303)
+    return redirect(url_for(".index", slug=slug), 303)
 
 
 @bp.post("/consortia/<slug>/invitations/organisation")
 @checks_csrf_in_form
 def invite_organisation(slug: str) -> ResponseReturnValue:
     """Invite an organisation to join, through the person who will direct its participation."""
-    consortium = _managed(slug)
+    consortium = managed_consortium(slug, current_user)
     form = InviteOrganisationForm(prefix=ORGANISATION_PREFIX)
     status = 422
     if form.validate_on_submit():
         try:
-            invitation = joining.invite_organisation(
+            invitation = invitations.invite_organisation(
                 consortium,
                 organisation_name=form.organisation_name.data or "",
                 departement=form.departement.data or "",
@@ -377,12 +147,12 @@ def invite_organisation(slug: str) -> ResponseReturnValue:
             )
         except FieldInvalid as error:
             db.session.rollback()
-            _show_field_error(form, error)
+            show_field_error(form, error)
         else:
             return _invitation_sent(invitation.email, slug)
     elif form.csrf_token.errors:
         status = 400
-        _session_expired(form)
+        session_expired(form)
     return _render_invitations(consortium, organisation_form=form, status=status)
 
 
@@ -403,7 +173,7 @@ def invite_person(slug: str) -> ResponseReturnValue:
         try:
             if role is None:
                 raise FieldInvalid("role", _("Choisissez un des rôles proposés."))
-            invitation = joining.invite_person(
+            invitation = invitations.invite_person(
                 consortium,
                 role=role,
                 email=form.email.data or "",
@@ -414,12 +184,12 @@ def invite_person(slug: str) -> ResponseReturnValue:
             )
         except FieldInvalid as error:
             db.session.rollback()
-            _show_field_error(form, error)
+            show_field_error(form, error)
         else:
             return _invitation_sent(invitation.email, slug)
     elif form.csrf_token.errors:
         status = 400
-        _session_expired(form)
+        session_expired(form)
     return _render_invitations(consortium, person_form=form, status=status)
 
 
@@ -435,12 +205,12 @@ def _invitation_of(consortium: Consortium, invitation_id: int) -> Invitation:
 
 
 @bp.post("/consortia/<slug>/invitations/<int:invitation_id>/annuler")
-def revoke_invitation(slug: str, invitation_id: int) -> ResponseReturnValue:
+def revoke(slug: str, invitation_id: int) -> ResponseReturnValue:
     """Cancel an invitation: its link stops working."""
     consortium = visible_consortium(slug, current_user)
     invitation = _invitation_of(consortium, invitation_id)
     try:
-        joining.revoke_invitation(invitation, by=current_user)
+        invitations.revoke_invitation(invitation, by=current_user)
     except DomainError as error:
         db.session.rollback()
         flash(str(error), "danger")
@@ -448,20 +218,20 @@ def revoke_invitation(slug: str, invitation_id: int) -> ResponseReturnValue:
         email = invitation.email
         db.session.commit()
         flash(_("Invitation de %(email)s annulée : son lien ne fonctionne plus.", email=email), "info")
-    return redirect(url_for(".invitations", slug=slug), 303)
+    return redirect(url_for(".index", slug=slug), 303)
 
 
 @bp.post("/consortia/<slug>/invitations/<int:invitation_id>/renvoyer")
-def resend_invitation(slug: str, invitation_id: int) -> ResponseReturnValue:
+def resend(slug: str, invitation_id: int) -> ResponseReturnValue:
     """Send a new link (valid 14 days); the previous one stops working."""
     consortium = visible_consortium(slug, current_user)
     invitation = _invitation_of(consortium, invitation_id)
     try:
-        joining.resend_invitation(invitation, by=current_user)
+        invitations.resend_invitation(invitation, by=current_user)
     except DomainError as error:
         db.session.rollback()
         flash(str(error), "danger")
-        return redirect(url_for(".invitations", slug=slug), 303)
+        return redirect(url_for(".index", slug=slug), 303)
     email = invitation.email
     db.session.commit()
     send_queued_mail()
@@ -469,14 +239,11 @@ def resend_invitation(slug: str, invitation_id: int) -> ResponseReturnValue:
         _("Nouveau lien envoyé à %(email)s (valable 14 jours) ; l'ancien ne fonctionne plus.", email=email),
         "success",
     )
-    return redirect(url_for(".invitations", slug=slug), 303)
-
-
-# --- Accepting an invitation -------------------------------------------------------------------
+    return redirect(url_for(".index", slug=slug), 303)
 
 
 def _unusable(message: str, status: int, invitation: Invitation | None = None) -> ResponseReturnValue:
-    return render_template("joining/invitation_unusable.html", message=message, invitation=invitation), status
+    return render_template("invitations/unusable.html", message=message, invitation=invitation), status
 
 
 def _welcome(invitation: Invitation) -> ResponseReturnValue:
@@ -490,7 +257,7 @@ def _welcome(invitation: Invitation) -> ResponseReturnValue:
 @checks_csrf_in_form
 def accept(token: str) -> ResponseReturnValue:
     """Accept an invitation: choose a password (new account) or join with one's account."""
-    invitation = joining.find_invitation(token)
+    invitation = acceptance.find_invitation(token)
     if invitation is None:
         return _unusable(
             _(
@@ -504,26 +271,26 @@ def accept(token: str) -> ResponseReturnValue:
         flash(_("Vous avez déjà rejoint ce consortium avec cette invitation."), "info")
         return redirect(url_for("budget.overview", slug=invitation.consortium.slug), 303)
     try:
-        joining.check_usable(invitation)
+        acceptance.check_usable(invitation)
     except InvitationUnusable as error:
         return _unusable(str(error), 410, invitation)
     context = {
         "invitation": invitation,
         "consortium": invitation.consortium,
         "token": token,
-        "inviter": joining.people_names([invitation.created_by_id]).get(invitation.created_by_id or 0, ""),
+        "inviter": accounts.people_names([invitation.created_by_id]).get(invitation.created_by_id or 0, ""),
         "role_label": ROLE_LABELS[invitation.role],
     }
     if logged_in and normalise_email(current_user.email) != normalise_email(invitation.email):
         # Someone else's link (or the person holds two accounts): nothing is granted to this account.
-        return render_template("joining/invitation.html", state="other_user", **context), (
+        return render_template("invitations/accept.html", state="other_user", **context), (
             200 if request.method == "GET" else 403
         )
     if logged_in:
         return _join_as_current_user(invitation, context)
-    if joining.has_password(invitation.email):
+    if acceptance.has_password(invitation.email):
         return render_template(
-            "joining/invitation.html",
+            "invitations/accept.html",
             state="login",
             login_link=url_for("auth.login", next=url_for(".accept", token=token)),
             **context,
@@ -537,7 +304,7 @@ def _join_as_current_user(invitation: Invitation, context: dict[str, Any]) -> Re
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                joining.accept_invitation(invitation, user=current_user)
+                acceptance.accept_invitation(invitation, user=current_user)
             except InvitationUnusable as error:
                 db.session.rollback()
                 return _unusable(str(error), 410, invitation)
@@ -551,19 +318,19 @@ def _join_as_current_user(invitation: Invitation, context: dict[str, Any]) -> Re
                 return _welcome(invitation)
         else:
             status = 400
-            _session_expired(form)
-    return render_template("joining/invitation.html", state="join", form=form, **context), status
+            session_expired(form)
+    return render_template("invitations/accept.html", state="join", form=form, **context), status
 
 
 def _create_account(invitation: Invitation, context: dict[str, Any]) -> ResponseReturnValue:
     form = CreateAccountForm()
     if request.method == "GET":
         form.name.data = invitation.name
-        return render_template("joining/invitation.html", state="new_account", form=form, **context)
+        return render_template("invitations/accept.html", state="new_account", form=form, **context)
     status = 422
     if form.validate_on_submit():
         try:
-            user = joining.create_account_and_accept(
+            user = acceptance.create_account_and_accept(
                 invitation, name=form.name.data or "", password=form.password.data or ""
             )
         except InvitationUnusable as error:
@@ -571,7 +338,7 @@ def _create_account(invitation: Invitation, context: dict[str, Any]) -> Response
             return _unusable(str(error), 410, invitation)
         except FieldInvalid as error:
             db.session.rollback()
-            _show_field_error(form, error)
+            show_field_error(form, error)
         except DomainError as error:
             db.session.rollback()
             form.form_errors.append(str(error))
@@ -583,10 +350,10 @@ def _create_account(invitation: Invitation, context: dict[str, Any]) -> Response
             return _welcome(invitation)
     elif form.csrf_token.errors:
         status = 400
-        _session_expired(form)
+        session_expired(form)
     # Passwords are never sent back to the browser.
     form.password.data = form.password_confirm.data = ""
-    return render_template("joining/invitation.html", state="new_account", form=form, **context), status
+    return render_template("invitations/accept.html", state="new_account", form=form, **context), status
 
 
 @bp.post("/invitation/<token>/changer-de-compte")

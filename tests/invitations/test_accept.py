@@ -15,13 +15,15 @@ from werkzeug.test import TestResponse
 from app.audit import AuditEvent
 from app.auth.models import User
 from app.auth.services import find_user
-from app.consortia import joining
 from app.consortia.models import Consortium, Invitation, Organisation, Partner, Role, RoleGrant
 from app.consortia.services import partner_by_code
 from app.errors import Conflict, NotAllowed
 from app.extensions import db
+from app.invitations import acceptance
+from app.invitations import services as invitations
 from app.mail.models import OutboxMessage
 from app.permissions import grant_of
+from app.volunteering import services as volunteering
 from tests.factories import PASSWORD, csrf_token, login, make_consortium, make_member, make_user
 
 LINK = re.compile(r"http://localhost(/invitation/[A-Za-z0-9_-]+)")
@@ -66,7 +68,7 @@ def director(consortium: Consortium) -> User:
 
 @pytest.fixture
 def invitation(consortium: Consortium, director: User) -> Invitation:
-    invitation = joining.invite_person(
+    invitation = invitations.invite_person(
         consortium,
         role=Role.CONTRIBUTOR,
         email="camille@plie-sevran.example",
@@ -181,9 +183,9 @@ def test_accepting_a_volunteer_invitation_makes_the_volunteer_director_of_the_ne
     client: FlaskClient, consortium: Consortium, coordinator: User
 ) -> None:
     consortium.volunteering_open = True
-    request = joining.submit_volunteer_request(
+    request = volunteering.submit_volunteer_request(
         consortium,
-        joining.Volunteering(
+        volunteering.Volunteering(
             organisation_name="PLIE de Meaux",
             organisation_kind="",
             departement="77",
@@ -198,7 +200,7 @@ def test_accepting_a_volunteer_invitation_makes_the_volunteer_director_of_the_ne
             motivation="",
         ),
     )
-    joining.accept_volunteer_request(request, by=coordinator)
+    volunteering.accept_volunteer_request(request, by=coordinator)
     db.session.commit()
     create_account(client, link_sent_to("paul@plie-meaux.example"), name="Paul Durand")
     user = find_user("paul@plie-meaux.example")
@@ -212,7 +214,7 @@ def test_accepting_a_volunteer_invitation_makes_the_volunteer_director_of_the_ne
 def test_accepting_an_organisation_invitation_creates_its_partner(
     client: FlaskClient, consortium: Consortium, coordinator: User
 ) -> None:
-    joining.invite_organisation(
+    invitations.invite_organisation(
         consortium,
         organisation_name="PLIE de Meaux",
         departement="77",
@@ -241,7 +243,7 @@ def test_an_invited_organisation_already_known_is_reused(
     other = make_consortium(partners=1, slug="deuxieme")
     other_coordinator = make_member(other, Role.COORDINATOR, "urtie-idf", email="coord2@urtie.example")
     sevran = db.session.scalars(select(Organisation).where(Organisation.name == "PLIE de Sevran")).one()
-    joining.invite_organisation(
+    invitations.invite_organisation(
         other,
         organisation_name="PLIE DE SEVRAN",
         departement="93",
@@ -355,20 +357,20 @@ def test_a_link_opened_while_logged_in_as_another_person_grants_nothing(
 
 def test_someone_who_already_has_a_role_keeps_it_and_the_link_stays_unused(consortium: Consortium) -> None:
     coordinator = make_member(consortium, Role.COORDINATOR, "urtie-idf", email="coordination@urtie.example")
-    reader = joining.invite_person(
+    reader = invitations.invite_person(
         consortium, role=Role.READER, email="obs@exemple.fr", name="Obs", by=coordinator
     )
     user = make_member(consortium, Role.CONTRIBUTOR, "atout-plie", email="obs2@exemple.fr")
     reader.email = user.email  # granted a role after being invited
     with pytest.raises(Conflict, match="Vous avez déjà un rôle dans ce consortium"):
-        joining.accept_invitation(reader, user=user)
+        acceptance.accept_invitation(reader, user=user)
     assert reader.accepted_at is None
 
 
 def test_the_service_refuses_another_persons_account(consortium: Consortium, invitation: Invitation) -> None:
     intruder = make_user("intrus@exemple.fr")
     with pytest.raises(NotAllowed, match=r"adressée à camille@plie-sevran\.example"):
-        joining.accept_invitation(invitation, user=intruder)
+        acceptance.accept_invitation(invitation, user=intruder)
     assert count(RoleGrant) == 1  # the director's only
 
 
@@ -383,8 +385,8 @@ def test_acceptance_raced_by_another_browser_grants_nothing(
         .execution_options(synchronize_session=False)
     )
     assert invitation.accepted_at is None  # what this request loaded
-    with pytest.raises(joining.InvitationUnusable, match="déjà été utilisée"):
-        joining.accept_invitation(invitation, user=user)
+    with pytest.raises(invitations.InvitationUnusable, match="déjà été utilisée"):
+        acceptance.accept_invitation(invitation, user=user)
     assert grant_of(user, consortium) is None
 
 
@@ -397,7 +399,7 @@ def test_a_partner_withdrawn_meanwhile_cannot_be_joined(
     invitation.partner.status = PartnerStatus.WITHDRAWN
     user = make_user("camille@plie-sevran.example")
     with pytest.raises(Conflict, match="s'est retiré du consortium"):
-        joining.accept_invitation(invitation, user=user)
+        acceptance.accept_invitation(invitation, user=user)
 
 
 # --- links that cannot be used --------------------------------------------------------------------
@@ -425,7 +427,7 @@ def test_expired_link_says_so_and_changes_nothing(client: FlaskClient, invitatio
 
 def test_revoked_link_says_so(client: FlaskClient, invitation: Invitation, director: User) -> None:
     path = link_sent_to(invitation.email)
-    joining.revoke_invitation(invitation, by=director)
+    invitations.revoke_invitation(invitation, by=director)
     db.session.commit()
     response = client.get(path)
     assert response.status_code == 410
@@ -436,7 +438,7 @@ def test_the_old_link_after_a_resend_is_unknown(
     client: FlaskClient, invitation: Invitation, director: User
 ) -> None:
     old = link_sent_to(invitation.email)
-    joining.resend_invitation(invitation, by=director)
+    invitations.resend_invitation(invitation, by=director)
     db.session.commit()
     assert client.get(old).status_code == 404
     new = link_sent_to(invitation.email)

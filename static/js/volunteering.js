@@ -1,4 +1,4 @@
-// Consortio, joining pages: "copy the link" buttons (data-copy="#id-of-the-input").
+// Consortio, volunteering page: "copy the link" buttons (data-copy="#id-of-the-input").
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;

@@ -1,12 +1,12 @@
-"""Who sees and manages invitations: the predicates added for the joining pages."""
+"""Who sees and manages invitations: the predicates of the invitation pages."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.consortia import joining
 from app.consortia.models import Consortium, Role
 from app.consortia.services import partner_by_code
+from app.invitations import services as invitations
 from app.permissions import can_manage_invitation, can_view_invitations
 from tests.factories import make_consortium, make_member, make_user
 
@@ -40,7 +40,7 @@ def test_a_director_manages_invitations_of_its_colleagues_only(consortium: Conso
     coordinator = make_member(consortium, Role.COORDINATOR, "urtie-idf")
     director = make_member(consortium, Role.DIRECTOR, "plie-sevran")
     other_director = make_member(consortium, Role.DIRECTOR, "atout-plie")
-    colleague = joining.invite_person(
+    colleague = invitations.invite_person(
         consortium,
         role=Role.CONTRIBUTOR,
         email="c@exemple.fr",
@@ -48,10 +48,10 @@ def test_a_director_manages_invitations_of_its_colleagues_only(consortium: Conso
         partner=partner_by_code(consortium, "plie-sevran"),
         by=director,
     )
-    reader = joining.invite_person(
+    reader = invitations.invite_person(
         consortium, role=Role.READER, email="r@exemple.fr", name="R", by=coordinator
     )
-    organisation = joining.invite_organisation(
+    organisation = invitations.invite_organisation(
         consortium,
         organisation_name="PLIE X",
         departement="77",
