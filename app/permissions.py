@@ -8,7 +8,7 @@ from flask import g, has_request_context
 from sqlalchemy import event, select
 
 from app.auth.models import User
-from app.consortia.models import Consortium, Invitation, Partner, Role, RoleGrant
+from app.consortia.models import PARTNER_ROLES, Consortium, Invitation, Partner, Role, RoleGrant
 from app.extensions import db
 from app.sections.models import SectionPart
 
@@ -132,6 +132,32 @@ def can_invite_colleagues(user: User, partner: Partner) -> bool:
     return can_manage_partner_people(user, partner)
 
 
+def invitable_roles(user: User, consortium: Consortium) -> list[Role]:
+    """Coordinators invite to every role; a partner's director invites colleagues (director, contributor)."""
+    if can_manage_consortium(user, consortium):
+        return [Role.CONTRIBUTOR, Role.DIRECTOR, Role.READER, Role.COORDINATOR]
+    if _has_role(user, consortium, Role.DIRECTOR) and partner_acted_for(user, consortium) is not None:
+        return list(reversed(PARTNER_ROLES))
+    return []
+
+
+def can_invite(user: User, consortium: Consortium, role: Role, partner: Partner | None) -> bool:
+    """Whether the user may invite someone to this role (a partner's roles: for that partner)."""
+    if role not in invitable_roles(user, consortium):
+        return False
+    if role not in PARTNER_ROLES:
+        return True  # reading and coordination belong to the whole consortium
+    return partner is not None and can_invite_colleagues(user, partner)
+
+
+def partner_acted_for(user: User, consortium: Consortium) -> Partner | None:
+    """The partner whose director or contributor the user is; None for coordinators, readers and admins."""
+    grant = grant_of(user, consortium)
+    if grant is None or grant.partner is None or grant.role not in PARTNER_ROLES:
+        return None
+    return grant.partner
+
+
 def can_view_outbox(user: User) -> bool:
     """The outbox (every e-mail sent, failures included) is for platform administrators."""
     return is_admin(user)
@@ -154,7 +180,7 @@ def can_manage_invitation(user: User, invitation: Invitation) -> bool:
         partner is not None
         and invitation.organisation_name is None
         and invitation.volunteer_request_id is None
-        and invitation.role in (Role.DIRECTOR, Role.CONTRIBUTOR)
+        and invitation.role in PARTNER_ROLES
         and can_invite_colleagues(user, partner)
     )
 

@@ -17,6 +17,7 @@ from app.consortia.services import grant_role, partner_by_code
 from app.extensions import db
 from app.permissions import (
     can_edit_partner_figures,
+    can_invite,
     can_edit_section_part,
     can_export_consortium,
     can_manage_consortium,
@@ -24,7 +25,9 @@ from app.permissions import (
     can_sign_off,
     can_view_consortium,
     grant_of,
+    invitable_roles,
     is_admin,
+    partner_acted_for,
 )
 from app.sections.models import Section, SectionPart
 from tests.factories import make_consortium, make_member, make_user
@@ -129,6 +132,24 @@ EXPECTED: dict[str, tuple[Callable[[World, Any], bool], set[str]]] = {
         lambda w, u: can_edit_section_part(u, w.part(None)),
         {"coordinator", "admin"},
     ),
+    "invite a colleague to its own partner": (
+        lambda w, u: (
+            can_invite(u, w.consortium, Role.CONTRIBUTOR, w.partner(OWN))
+            and can_invite(u, w.consortium, Role.DIRECTOR, w.partner(OWN))
+        ),
+        {"coordinator", "director", "admin"},
+    ),
+    "invite someone to another partner": (
+        lambda w, u: can_invite(u, w.consortium, Role.CONTRIBUTOR, w.partner(OTHER)),
+        {"coordinator", "admin"},
+    ),
+    "invite a reader or a coordinator": (
+        lambda w, u: (
+            can_invite(u, w.consortium, Role.READER, None)
+            and can_invite(u, w.consortium, Role.COORDINATOR, None)
+        ),
+        {"coordinator", "admin"},
+    ),
 }
 
 
@@ -196,3 +217,20 @@ def test_role_changed_during_a_request_counts_for_the_rest_of_it(world: World, a
         db.session.delete(grant)
         db.session.flush()
         assert not can_view_consortium(director, world.consortium)
+
+
+def test_the_roles_one_may_invite_to_are_offered_by_role(world: World) -> None:
+    offered = {role: invitable_roles(world.people[role], world.consortium) for role in ROLES}
+
+    everything = [Role.CONTRIBUTOR, Role.DIRECTOR, Role.READER, Role.COORDINATOR]
+    assert offered["coordinator"] == offered["admin"] == everything
+    assert offered["director"] == [Role.CONTRIBUTOR, Role.DIRECTOR]
+    assert all(offered[role] == [] for role in ROLES if role not in ("coordinator", "admin", "director"))
+
+
+def test_the_partner_acted_for_is_that_of_its_director_and_contributors_only(world: World) -> None:
+    acted_for = {role: partner_acted_for(world.people[role], world.consortium) for role in ROLES}
+
+    assert acted_for["director"] == acted_for["contributor"] == world.partner(OWN)
+    # Coordinators act for the whole consortium, though their role is held through the lead partner.
+    assert all(acted_for[role] is None for role in ROLES if role not in ("director", "contributor"))

@@ -14,7 +14,7 @@ from app.annexes import services
 from app.annexes.files import ACCEPTED_TYPES_TEXT, TYPE_LABELS
 from app.annexes.forms import UploadForm
 from app.annexes.models import ANNEX_KIND_LABELS, Annex, AnnexKind
-from app.consortia.models import Consortium, Partner, Role
+from app.consortia.models import Consortium, Partner
 from app.consortia.services import visible_consortium
 from app.errors import DomainError, Invalid, NotAllowed
 from app.errors_pages import error_response
@@ -24,7 +24,7 @@ from app.permissions import (
     can_set_required_annexes,
     can_upload_annex,
     can_view_annexes,
-    grant_of,
+    partner_acted_for,
 )
 from app.storage import StoredFile
 
@@ -45,12 +45,13 @@ def _load(slug: str) -> Consortium:
 
 def _own_partner(consortium: Consortium) -> Partner | None:
     """The partner the user uploads for from the overview (directors and contributors only)."""
-    grant = grant_of(current_user, consortium)
     # Coordinators act for the lead, but their overview is every partner's: they upload from its page.
-    if grant is None or grant.partner is None or grant.role not in (Role.DIRECTOR, Role.CONTRIBUTOR):
-        return None
-    partner = grant.partner
-    return partner if partner.is_active and can_upload_annex(current_user, partner) else None
+    partner = partner_acted_for(current_user, consortium)
+    return (
+        partner
+        if partner is not None and partner.is_active and can_upload_annex(current_user, partner)
+        else None
+    )
 
 
 def _page_context() -> dict[str, object]:

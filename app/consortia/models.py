@@ -39,6 +39,9 @@ class Role(enum.StrEnum):
     READER = "reader"
 
 
+# The roles held for one partner (its people); the others are the consortium's (coordination, reading).
+PARTNER_ROLES = (Role.DIRECTOR, Role.CONTRIBUTOR)
+
 ROLE_LABELS = {
     Role.COORDINATOR: "Coordination",
     Role.DIRECTOR: "Direction",

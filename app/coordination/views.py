@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.consortia.models import Consortium, Role
+from app.consortia.models import Consortium
 from app.consortia.services import visible_consortium
 from app.coordination import reminders, services
 from app.coordination.cli import send_reminders
@@ -18,7 +18,7 @@ from app.coordination.models import Milestone
 from app.coordination.owed import KIND_LABELS, KINDS, STATE_LABELS, STATES, owed_of
 from app.errors import DomainError, Invalid, NotAllowed, NotFound
 from app.extensions import db
-from app.permissions import can_coordinate, grant_of
+from app.permissions import can_coordinate, partner_acted_for
 
 # cli_group=None: commands registered here are top-level (`flask --app wsgi <command>`).
 bp = Blueprint("coordination", __name__, cli_group=None)
@@ -30,10 +30,8 @@ def _partner_todo() -> dict[str, Any]:
     # The overview (a lower feature's page) shows a partner's people what it still owes, without
     # importing coordination: its template calls this.
     def partner_todo(consortium: Consortium) -> services.PartnerTodo | None:
-        grant = grant_of(current_user, consortium)
-        if grant is None or grant.partner_id is None or grant.role not in (Role.DIRECTOR, Role.CONTRIBUTOR):
-            return None
-        return services.todo_of(consortium, grant.partner_id)
+        partner = partner_acted_for(current_user, consortium)
+        return None if partner is None else services.todo_of(consortium, partner.id)
 
     return {"partner_todo": partner_todo}
 

@@ -19,12 +19,12 @@ from sqlalchemy.orm import joinedload
 from app.audit import record_event
 from app.auth.models import User
 from app.consortia.models import (
+    PARTNER_ROLES,
     ROLE_LABELS,
     Consortium,
     Invitation,
     Partner,
     Role,
-    RoleGrant,
 )
 from app.consortia.services import (
     MANAGERS_ONLY,
@@ -44,7 +44,13 @@ from app.consortia.validation import (
 from app.errors import Conflict, DomainError, Invalid, NotAllowed
 from app.extensions import db
 from app.mail.services import public_link, queue_mail
-from app.permissions import can_invite_colleagues, can_manage_consortium, can_manage_invitation
+from app.permissions import (
+    can_invite,
+    can_manage_consortium,
+    can_manage_invitation,
+    can_view_invitations,
+    partner_acted_for,
+)
 from app.templating import french_datetime
 
 INVITATION_VALIDITY = timedelta(days=14)
@@ -277,8 +283,9 @@ def invite_person(
     by: User,
 ) -> Invitation:
     """Invite someone: a colleague (director or contributor) of a partner, a reader, or a coordinator."""
-    if role in (Role.READER, Role.COORDINATOR):
-        require_manager(consortium, by, MANAGERS_ONLY)
+    if role not in PARTNER_ROLES:
+        if not can_invite(by, consortium, role, None):
+            raise NotAllowed(str(MANAGERS_ONLY))
         if role == Role.COORDINATOR:
             partner = consortium.lead_partner
             if partner is None:
@@ -288,7 +295,7 @@ def invite_person(
     else:
         if partner is None or partner.consortium_id != consortium.id:
             raise FieldInvalid("partner", _("Choisissez le membre du consortium que la personne rejoint."))
-        if not can_invite_colleagues(by, partner):
+        if not can_invite(by, consortium, role, partner):
             raise NotAllowed(_("Vous ne pouvez inviter que des collègues de votre propre organisation."))
         if not partner.is_active:
             raise FieldInvalid("partner", _("« %(name)s » s'est retiré du consortium.", name=partner.name))
@@ -314,13 +321,12 @@ def invitations_for(consortium: Consortium, user: User) -> list[Invitation]:
         .where(Invitation.consortium_id == consortium.id)
         .order_by(Invitation.created_at.desc(), Invitation.id.desc())
     )
+    if not can_view_invitations(user, consortium):
+        return []
     if not can_manage_consortium(user, consortium):
-        grant = db.session.scalar(
-            select(RoleGrant).where(RoleGrant.user_id == user.id, RoleGrant.consortium_id == consortium.id)
-        )
-        if grant is None or grant.role != Role.DIRECTOR or grant.partner_id is None:
-            return []
-        query = query.where(Invitation.partner_id == grant.partner_id, Invitation.organisation_name.is_(None))
+        own = partner_acted_for(user, consortium)
+        assert own is not None  # a director sees its own partner's invitations
+        query = query.where(Invitation.partner_id == own.id, Invitation.organisation_name.is_(None))
     return list(db.session.scalars(query))
 
 

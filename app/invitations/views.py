@@ -39,7 +39,8 @@ from app.permissions import (
     can_manage_consortium,
     can_manage_invitation,
     can_view_invitations,
-    grant_of,
+    invitable_roles,
+    partner_acted_for,
 )
 from app.security import checks_csrf_in_form, public, start_session
 
@@ -63,19 +64,13 @@ def _inviter_scope(consortium: Consortium) -> tuple[bool, Partner | None]:
         abort(403)
     if can_manage_consortium(current_user, consortium):
         return True, None
-    grant = grant_of(current_user, consortium)
-    return False, grant.partner if grant is not None else None
+    return False, partner_acted_for(current_user, consortium)
 
 
-def _allowed_roles(manager: bool) -> list[Role]:
-    if manager:
-        return [Role.CONTRIBUTOR, Role.DIRECTOR, Role.READER, Role.COORDINATOR]
-    return [Role.CONTRIBUTOR, Role.DIRECTOR]
-
-
-def _prepare_person_form(form: InvitePersonForm, consortium: Consortium, manager: bool) -> None:
+def _prepare_person_form(form: InvitePersonForm, consortium: Consortium) -> None:
     form.role.choices = [
-        (role.value, f"{ROLE_LABELS[role]} — {ROLE_HINTS[role]}") for role in _allowed_roles(manager)
+        (role.value, f"{ROLE_LABELS[role]} — {ROLE_HINTS[role]}")
+        for role in invitable_roles(current_user, consortium)
     ]
     partners = [p for p in consortium.partners if p.is_active]
     form.partner.choices = [("", _("— choisir le membre —")), *((p.code, p.name) for p in partners)]
@@ -93,7 +88,7 @@ def _render_invitations(
     now = datetime.now(UTC)
     if person_form is None:
         person_form = InvitePersonForm(formdata=None, data={"role": Role.CONTRIBUTOR.value})
-    _prepare_person_form(person_form, consortium, manager)
+    _prepare_person_form(person_form, consortium)
     if manager and organisation_form is None:
         organisation_form = InviteOrganisationForm(formdata=None, prefix=ORGANISATION_PREFIX)
     states = {invitation.id: invitations.invitation_state(invitation, now) for invitation in rows}
@@ -163,10 +158,10 @@ def invite_person(slug: str) -> ResponseReturnValue:
     consortium = visible_consortium(slug, current_user)
     manager, own_partner = _inviter_scope(consortium)
     form = InvitePersonForm()
-    _prepare_person_form(form, consortium, manager)
+    _prepare_person_form(form, consortium)
     status = 422
     if form.validate_on_submit():
-        allowed = {role.value: role for role in _allowed_roles(manager)}
+        allowed = {role.value: role for role in invitable_roles(current_user, consortium)}
         role = allowed.get(form.role.data or "")
         # A director always invites to its own partner, whatever the request says.
         partner = partner_by_code(consortium, form.partner.data or "") if manager else own_partner

@@ -15,6 +15,7 @@ from app.auth.models import User
 from app.budget.calculations import PartnerTotals
 from app.budget.services import ConsortiumState, consolidation_of
 from app.consortia.models import (
+    PARTNER_ROLES,
     Consortium,
     Invitation,
     Partner,
@@ -28,9 +29,6 @@ from app.errors import Conflict, Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.members import map as members_map
 from app.permissions import can_manage_partner_people
-
-PARTNER_PEOPLE_ROLES = (Role.DIRECTOR, Role.CONTRIBUTOR)
-
 
 # --- the partners page ---------------------------------------------------------------------------
 
@@ -233,7 +231,7 @@ def _check_people_change(grant: RoleGrant, by: User) -> Partner:
     partner = grant.partner
     if partner is None or not can_manage_partner_people(by, partner):
         raise NotAllowed(_("Seules la coordination et la direction de ce membre gèrent ses personnes."))
-    if grant.role not in PARTNER_PEOPLE_ROLES:
+    if grant.role not in PARTNER_ROLES:
         raise NotAllowed(
             _("Le rôle de coordination ne se gère pas ici : seules la direction et la contribution le sont.")
         )
@@ -245,7 +243,7 @@ def change_role(grant: RoleGrant, role: Role, *, by: User) -> bool:
 
     The last director cannot demote themself: a partner needs someone to certify its figures."""
     partner = _check_people_change(grant, by)
-    if role not in PARTNER_PEOPLE_ROLES:
+    if role not in PARTNER_ROLES:
         raise Invalid(_("Choisissez « Direction » ou « Contribution »."))
     if grant.role == role:
         return False

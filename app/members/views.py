@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.consortia.models import ROLE_LABELS, Consortium, Partner, Role
+from app.consortia.models import PARTNER_ROLES, ROLE_LABELS, Consortium, Partner, Role
 from app.consortia.services import visible_consortium
 from app.errors import DomainError, NotAllowed
 from app.extensions import db
@@ -68,7 +68,7 @@ def _render_partner(consortium: Consortium, member: Partner, status: int = 200) 
             invitations=services.open_invitations_of(member) if manages else [],
             role_labels=ROLE_LABELS,
             manages_people=manages,
-            managed_roles=services.PARTNER_PEOPLE_ROLES,
+            managed_roles=PARTNER_ROLES,
             role_form=RoleForm,
             can_withdraw=can_withdraw_partner(current_user, member),
             can_manage=can_manage_consortium(current_user, consortium),
@@ -87,7 +87,7 @@ def change_role(slug: str, code: str, grant_id: int) -> ResponseReturnValue:
         raise NotAllowed(_("Seules la coordination et la direction de ce membre gèrent ses personnes."))
     form = RoleForm()
     role = form.role.data if form.validate() else None
-    if role not in {r.value for r in services.PARTNER_PEOPLE_ROLES}:
+    if role not in {r.value for r in PARTNER_ROLES}:
         flash(_("Choisissez « Direction » ou « Contribution »."), "danger")
         return redirect(url_for(".partner", slug=slug, code=code), 303)
     try:

@@ -8,7 +8,6 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from app.volunteering.services import Volunteering
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
@@ -31,6 +30,7 @@ from app.errors import Conflict, NotAllowed
 from app.extensions import db
 from app.mail.models import OutboxMessage
 from app.volunteering import services as volunteering_services
+from app.volunteering.services import Volunteering
 from tests.factories import csrf_token, login, make_consortium, make_member, make_user
 
 VALID_SIRET = "73282932000074"
