@@ -38,8 +38,11 @@
     slug.addEventListener("input", () => {
       suggested = slug.value === "";
     });
-    source.addEventListener("input", () => {
+    const suggest = () => {
       if (suggested) slug.value = slugFrom(source.value);
-    });
+    };
+    source.addEventListener("input", suggest);
+    // A title typed before this script ran (a slow page) gets its address too.
+    suggest();
   }
 })();
