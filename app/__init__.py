@@ -27,9 +27,8 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     from app.annexes.views import bp as annexes_bp
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
-    from app.budget.consolidation_views import bp as consolidation_bp
-    from app.budget.entry_views import bp as commitments_bp
     from app.budget.views import bp as budget_bp
+    from app.commitments.views import bp as commitments_bp
     from app.consortia.views import bp as consortia_bp
     from app.coordination.views import bp as coordination_bp
     from app.dossier.views import bp as dossier_bp
@@ -39,6 +38,7 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     from app.members.views import bp as members_bp
     from app.notifications.views import bp as notifications_bp
     from app.opening.views import bp as opening_bp
+    from app.overview.views import bp as overview_bp
     from app.sections.editing_views import bp as sections_bp
     from app.sections.history_views import bp as section_history_bp
     from app.sections.plan_views import bp as section_plan_bp
@@ -54,8 +54,8 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     app.register_blueprint(section_plan_bp)
     app.register_blueprint(section_history_bp)
     app.register_blueprint(sections_bp)
+    app.register_blueprint(overview_bp)
     app.register_blueprint(budget_bp)
-    app.register_blueprint(consolidation_bp)
     app.register_blueprint(exchange_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(volunteering_bp)

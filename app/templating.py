@@ -63,8 +63,7 @@ def init_app(app: Flask) -> None:
         decimal_fr=french_decimal,
     )
     app.jinja_env.globals["csrf_token"] = generate_csrf
-    # Navigation shows a page only once its feature is installed, and coordination pages to coordinators.
-    app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
+    # Navigation shows each person the pages their role opens (coordination pages to coordinators).
     app.jinja_env.globals["may_coordinate"] = lambda consortium: can_manage_consortium(
         current_user, consortium
     )

@@ -17,9 +17,9 @@ from app.consortia.services import grant_role, partner_by_code
 from app.extensions import db
 from app.permissions import (
     can_edit_partner_figures,
-    can_invite,
     can_edit_section_part,
     can_export_consortium,
+    can_invite,
     can_manage_consortium,
     can_manage_partner_people,
     can_sign_off,

@@ -282,11 +282,11 @@ def finding_link(finding: Finding, consortium: Consortium) -> str | None:
             )
         if "members.partner" in views:
             return url_for("members.partner", slug=consortium.slug, code=finding.partner)
-        return url_for("consolidation.plan", slug=consortium.slug, _anchor=f"membre-{finding.partner}")
+        return url_for("budget.plan", slug=consortium.slug, _anchor=f"membre-{finding.partner}")
     if finding.path.startswith("sections"):
         if "section_plan.index" in views:
             return url_for("section_plan.index", slug=consortium.slug)
         return None
     if finding.path.startswith(("consortium.", "call.")):
-        return url_for("consolidation.plan", slug=consortium.slug, _anchor="chiffres-cles")
+        return url_for("budget.plan", slug=consortium.slug, _anchor="chiffres-cles")
     return None

@@ -117,7 +117,7 @@ def compose(
         "deadline": deadline,
         "milestone": milestone,
         "by": by,
-        "link": public_link("budget.overview", slug=consortium.slug),
+        "link": public_link("overview.index", slug=consortium.slug),
     }
     return ReminderMessage(row, tuple(items), tuple(recipients), subject, context)
 

@@ -244,7 +244,7 @@ def _unusable(message: str, status: int, invitation: Invitation | None = None) -
 def _welcome(invitation: Invitation) -> ResponseReturnValue:
     consortium = invitation.consortium
     flash(_("Bienvenue dans le consortium « %(title)s » !", title=consortium.title), "success")
-    return redirect(url_for("budget.overview", slug=consortium.slug), 303)
+    return redirect(url_for("overview.index", slug=consortium.slug), 303)
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
@@ -264,7 +264,7 @@ def accept(token: str) -> ResponseReturnValue:
     logged_in = current_user.is_authenticated
     if logged_in and invitation.accepted_by_id == current_user.id:
         flash(_("Vous avez déjà rejoint ce consortium avec cette invitation."), "info")
-        return redirect(url_for("budget.overview", slug=invitation.consortium.slug), 303)
+        return redirect(url_for("overview.index", slug=invitation.consortium.slug), 303)
     try:
         acceptance.check_usable(invitation)
     except InvitationUnusable as error:

@@ -89,7 +89,7 @@ def new() -> ResponseReturnValue:
                     ),
                     "warning",
                 )
-            return redirect(url_for("budget.overview", slug=consortium.slug), 303)
+            return redirect(url_for("overview.index", slug=consortium.slug), 303)
     elif form.csrf_token.errors:
         status = 400
         form.form_errors.append(_(EXPIRED))

@@ -216,8 +216,8 @@ def test_withdrawn_partner_cannot_be_signed(client: FlaskClient, consortium: Con
 def test_a_sign_off_already_void_before_a_save_is_not_announced_again(
     client: FlaskClient, consortium: Consortium
 ) -> None:
-    from app.budget import entry
-    from app.budget.entry import CellEdit
+    from app.commitments import services as entry
+    from app.commitments.services import CellEdit
 
     # The demo's sign-off of this partner no longer matches its figures: no save voided it.
     contributor = make_member(consortium, Role.CONTRIBUTOR, OWN, email="contrib@exemple.fr")

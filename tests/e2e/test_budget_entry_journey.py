@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.budget import entry
 from app.budget.calculations import flat_rate
+from app.commitments import services as entry
 from app.consortia.models import Role
 from app.consortia.services import partner_by_code
 from app.extensions import db

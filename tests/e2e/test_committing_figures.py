@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from app.budget import entry
 from app.budget.models import AmountKind, BudgetAmount
+from app.commitments import services as entry
 from app.consortia.models import Consortium, Partner, PartnerStatus, Role
 from app.consortia.services import partner_by_code
 from app.extensions import db

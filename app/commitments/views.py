@@ -11,8 +11,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.budget import entry, sign_off
-from app.budget.entry_forms import (
+from app.budget import sign_off
+from app.commitments import services as entry
+from app.commitments.forms import (
     GridForm,
     GridInput,
     SignOffForm,

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select, update
 
 from app.auth.models import User
-from app.budget import entry
 from app.budget.calculations import flat_rate
-from app.budget.entry import CellEdit
 from app.budget.models import AmountKind, BudgetAmount
+from app.commitments import services as entry
+from app.commitments.services import CellEdit
 from app.consortia.models import Consortium, Partner, Role
 from app.consortia.services import partner_by_code
 from app.errors import Invalid, NotAllowed

@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.audit import AuditEvent
-from app.budget.entry_forms import InvalidCount, parse_count
 from app.budget.models import WHOLE_PROJECT, IndicatorValue
 from app.budget.services import consolidation_of
+from app.commitments.forms import InvalidCount, parse_count
 from app.consortia.models import Consortium, Partner, Role
 from app.consortia.services import partner_by_code
 from app.extensions import db

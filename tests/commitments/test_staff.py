@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.audit import AuditEvent
-from app.budget import entry
 from app.budget.models import AmountKind, BudgetAmount, SignOff, StaffLine
+from app.commitments import services as entry
 from app.consortia.models import Consortium, Partner, Role
 from app.consortia.services import partner_by_code
 from app.extensions import db
