@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.errors import DomainError
 from app.extensions import db
 
@@ -78,7 +78,7 @@ def _domain_error(error: DomainError) -> ResponseReturnValue:
         # Someone reached for a consortium that is not theirs: keep a trace, answer as for nothing.
         data = dict(denied)
         record_event(
-            "access.denied",
+            EventKind.ACCESS_DENIED,
             actor_id=data.pop("actor_id"),
             consortium_id=data.pop("consortium_id"),
             path=request.path,

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 
-from app.activity.labels import GROUP_LABELS, HIDDEN_KINDS, Change, describe, group_of, kinds_of, label_of
+from app.activity.descriptions import Change
+from app.activity.labels import GROUP_LABELS, HIDDEN_KINDS, describe, group_of, kinds_of, label_of
 from app.annexes.models import ANNEX_KIND_LABELS
 from app.audit import AuditEvent
 from app.auth.models import User
@@ -288,9 +289,7 @@ def _link(consortium: Consortium, event: AuditEvent, partner: Partner | None, na
     endpoint: str | None = endpoints.get(kind)
     if endpoint is None and kind.startswith("budget_model."):
         endpoint = "opening.settings"
-    if endpoint and endpoint in current_app.view_functions:
-        return url_for(endpoint, slug=slug)
-    return None
+    return url_for(endpoint, slug=slug) if endpoint else None
 
 
 def feed(consortium: Consortium, filters: FeedFilters, *, scope: int | None, page: int = 1) -> FeedPage:

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 
 from app.annexes import files
 from app.annexes.models import ANNEX_KIND_LABELS, Annex, AnnexKind, RequiredAnnex
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import Consortium, Partner
 from app.database import utcnow
@@ -240,7 +240,7 @@ def upload_annex(
         replaces.superseded_at = annex.uploaded_at
         replaces.superseded_by_id = annex.id
     record_event(
-        "annex.uploaded",
+        EventKind.ANNEX_UPLOADED,
         actor_id=by.id,
         consortium_id=partner.consortium_id,
         partner_id=partner.id,
@@ -280,7 +280,7 @@ def set_required_kinds(consortium: Consortium, kinds: list[str], *, by: User) ->
         if kind not in old:
             db.session.add(RequiredAnnex(consortium_id=consortium.id, kind=kind))
     record_event(
-        "annex.requirements_changed",
+        EventKind.ANNEX_REQUIREMENTS_CHANGED,
         actor_id=by.id,
         consortium_id=consortium.id,
         old=[kind.value for kind in old],

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import delete, exists, func, select
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.budget.models import (
     AmountKind,
@@ -275,7 +275,9 @@ def _renumber(rows: Sequence[ExpenseCategory | Funder]) -> None:
         row.position = position
 
 
-def _move(consortium: Consortium, rows: list[Any], code: str, offset: int, kind: str, *, by: User) -> None:
+def _move(
+    consortium: Consortium, rows: list[Any], code: str, offset: int, kind: EventKind, *, by: User
+) -> None:
     """Move the row one place up (-1) or down (+1), logged as `kind`; a row at either end stays put."""
     index = rows.index(_find(rows, code))
     target = index + offset
@@ -312,7 +314,7 @@ def add_category(consortium: Consortium, label: str, *, by: User) -> ExpenseCate
     )
     db.session.add(category)
     record_event(
-        "budget_model.category_added",
+        EventKind.BUDGET_MODEL_CATEGORY_ADDED,
         actor_id=by.id,
         consortium_id=consortium.id,
         code=category.code,
@@ -333,7 +335,7 @@ def rename_category(consortium: Consortium, code: str, label: str, *, by: User) 
     errors.raise_if_any()
     if category.label != label:
         record_event(
-            "budget_model.category_renamed",
+            EventKind.BUDGET_MODEL_CATEGORY_RENAMED,
             actor_id=by.id,
             consortium_id=consortium.id,
             code=code,
@@ -347,7 +349,7 @@ def rename_category(consortium: Consortium, code: str, label: str, *, by: User) 
 def move_category(consortium: Consortium, code: str, offset: int, *, by: User) -> None:
     """Move a category one place up (-1) or down (+1)."""
     require_manager(consortium, by, SETTINGS_REFUSAL)
-    _move(consortium, categories_of(consortium), code, offset, "budget_model.category_moved", by=by)
+    _move(consortium, categories_of(consortium), code, offset, EventKind.BUDGET_MODEL_CATEGORY_MOVED, by=by)
 
 
 def remove_category(consortium: Consortium, code: str, *, by: User) -> None:
@@ -375,7 +377,7 @@ def remove_category(consortium: Consortium, code: str, *, by: User) -> None:
         raise Invalid(_("Le budget doit garder au moins une catégorie de dépenses saisie."))
     _remove_row(consortium, rows, category, AmountKind.EXPENSE, _("cette catégorie"))
     record_event(
-        "budget_model.category_removed",
+        EventKind.BUDGET_MODEL_CATEGORY_REMOVED,
         actor_id=by.id,
         consortium_id=consortium.id,
         code=code,
@@ -401,7 +403,7 @@ def add_funder(consortium: Consortium, label: str, group: FunderGroup, *, by: Us
     )
     db.session.add(funder)
     record_event(
-        "budget_model.funder_added",
+        EventKind.BUDGET_MODEL_FUNDER_ADDED,
         actor_id=by.id,
         consortium_id=consortium.id,
         code=funder.code,
@@ -430,7 +432,7 @@ def update_funder(consortium: Consortium, code: str, label: str, group: FunderGr
         funder.group = group
     if changes:
         record_event(
-            "budget_model.funder_changed",
+            EventKind.BUDGET_MODEL_FUNDER_CHANGED,
             actor_id=by.id,
             consortium_id=consortium.id,
             code=code,
@@ -442,7 +444,7 @@ def update_funder(consortium: Consortium, code: str, label: str, group: FunderGr
 def move_funder(consortium: Consortium, code: str, offset: int, *, by: User) -> None:
     """Move a funder one place up (-1) or down (+1)."""
     require_manager(consortium, by, SETTINGS_REFUSAL)
-    _move(consortium, funders_of(consortium), code, offset, "budget_model.funder_moved", by=by)
+    _move(consortium, funders_of(consortium), code, offset, EventKind.BUDGET_MODEL_FUNDER_MOVED, by=by)
 
 
 def remove_funder(consortium: Consortium, code: str, *, by: User) -> None:
@@ -462,7 +464,7 @@ def remove_funder(consortium: Consortium, code: str, *, by: User) -> None:
         raise Invalid(_("Le budget doit garder au moins un financeur."))
     _remove_row(consortium, rows, funder, AmountKind.RESOURCE, _("ce financeur"))
     record_event(
-        "budget_model.funder_removed",
+        EventKind.BUDGET_MODEL_FUNDER_REMOVED,
         actor_id=by.id,
         consortium_id=consortium.id,
         code=code,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.budget import calculations as calc
 from app.budget import figures
@@ -116,7 +116,7 @@ def sign(partner: Partner, *, certified: bool, by: User) -> SignOff:
     db.session.add(row)
     db.session.flush()
     record_event(
-        "budget.signed_off",
+        EventKind.BUDGET_SIGNED_OFF,
         actor_id=by.id,
         consortium_id=partner.consortium_id,
         partner_id=partner.id,
@@ -161,7 +161,7 @@ def void_if_changed(partner: Partner, *, by: User, was_valid: bool | None = None
         return False
     latest.voided_at = utcnow()
     record_event(
-        "budget.sign_off_voided",
+        EventKind.BUDGET_SIGN_OFF_VOIDED,
         actor_id=by.id,
         consortium_id=partner.consortium_id,
         partner_id=partner.id,
@@ -244,7 +244,7 @@ def send_reminders(consortium: Consortium, code: str | None, *, by: User) -> int
             )
             sent += 1
         record_event(
-            "budget.sign_off_reminded",
+            EventKind.BUDGET_SIGN_OFF_REMINDED,
             actor_id=by.id,
             consortium_id=consortium.id,
             partner_id=target.partner.id,

@@ -27,7 +27,7 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.budget import calculations as calc
 from app.budget import sign_off
@@ -548,7 +548,7 @@ def apply_import(spreadsheet: SpreadsheetImport, *, by: User) -> int:
             row.version += 1
             row.updated_by_id = by.id
         record_event(
-            "budget.amount_changed",
+            EventKind.BUDGET_AMOUNT_CHANGED,
             actor_id=by.id,
             consortium_id=partner.consortium_id,
             partner_id=partner.id,

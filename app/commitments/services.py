@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.audit import audit_value, record_event
+from app.audit import EventKind, audit_value, record_event
 from app.auth.models import User
 from app.budget import calculations as calc
 from app.budget import figures, sign_off
@@ -212,7 +212,7 @@ def _write(table: _Table, partner: Partner, edits: Iterable[CellEdit], by: User)
 
 
 def _audit(
-    kind: str, partner: Partner, by: User, change: Change, names: Sequence[str], keys: Sequence[str]
+    kind: EventKind, partner: Partner, by: User, change: Change, names: Sequence[str], keys: Sequence[str]
 ) -> None:
     old = dict(zip(names, change.old, strict=True)) if change.old is not None else dict.fromkeys(names)
     record_event(
@@ -382,7 +382,7 @@ def save_budget(partner: Partner, edits: Sequence[CellEdit], *, by: User) -> lis
         error.conflicts = {(k[0], str(k[1]), k[2]): c for k, c in error.conflicts.items()}
         raise
     for change in changes:
-        _audit("budget.amount_changed", partner, by, change, ("amount",), ("year", "side", "code"))
+        _audit(EventKind.BUDGET_AMOUNT_CHANGED, partner, by, change, ("amount",), ("year", "side", "code"))
     if changes:
         db.session.flush()
         sign_off.void_if_changed(partner, by=by, was_valid=was_valid)
@@ -467,7 +467,7 @@ def save_staff(partner: Partner, edits: Sequence[CellEdit], *, by: User) -> list
     was_valid = sign_off.is_valid(partner)
     changes = _write(_STAFF, partner, edits, by)
     for change in changes:
-        _audit("budget.staff_changed", partner, by, change, ("fte", "annual_cost"), ("function",))
+        _audit(EventKind.BUDGET_STAFF_CHANGED, partner, by, change, ("fte", "annual_cost"), ("function",))
     if changes:
         db.session.flush()
         sign_off.void_if_changed(partner, by=by, was_valid=was_valid)
@@ -632,7 +632,7 @@ def save_indicators(partner: Partner, edits: Sequence[CellEdit], *, by: User) ->
     was_valid = sign_off.is_valid(partner)
     changes = _write(_INDICATORS, partner, edits, by)
     for change in changes:
-        _audit("budget.indicator_changed", partner, by, change, ("value",), ("code", "year"))
+        _audit(EventKind.BUDGET_INDICATOR_CHANGED, partner, by, change, ("value",), ("code", "year"))
     if changes:
         db.session.flush()
         sign_off.void_if_changed(partner, by=by, was_valid=was_valid)

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User, normalise_email
 from app.consortia.models import (
     ROLE_LABELS,
@@ -94,7 +94,7 @@ def grant_role(
     grant.role = role
     grant.partner = partner
     record_event(
-        "role.granted",
+        EventKind.ROLE_GRANTED,
         actor_id=by.id if by else None,
         consortium_id=consortium.id,
         partner_id=partner.id if partner else None,
@@ -186,7 +186,7 @@ def add_partner(
     db.session.add(partner)
     db.session.flush()
     record_event(
-        "partner.created",
+        EventKind.PARTNER_CREATED,
         actor_id=by.id,
         consortium_id=consortium.id,
         partner_id=partner.id,

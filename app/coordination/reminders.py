@@ -13,7 +13,7 @@ from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import Consortium, ConsortiumStatus, Partner, PartnerStatus, Role, RoleGrant
 from app.coordination.models import Milestone, Reminder
@@ -210,7 +210,7 @@ def _send_one(
             **{k: v for k, v in message.context.items() if k != "consortium"},
         )
     record_event(
-        "reminder.sent",
+        EventKind.REMINDER_SENT,
         actor_id=by.id if by is not None else None,
         consortium_id=consortium.id,
         partner_id=message.partner.partner_id,

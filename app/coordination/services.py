@@ -10,7 +10,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.audit import audit_value, record_event
+from app.audit import EventKind, audit_value, record_event
 from app.auth.models import User
 from app.consortia.models import Consortium
 from app.coordination.models import Milestone
@@ -159,7 +159,7 @@ def add_milestone(consortium: Consortium, draft: MilestoneDraft, *, by: User) ->
     db.session.add(milestone)
     db.session.flush()
     record_event(
-        "milestone.added",
+        EventKind.MILESTONE_ADDED,
         actor_id=by.id,
         consortium_id=consortium.id,
         milestone_id=milestone.id,
@@ -184,7 +184,7 @@ def update_milestone(
         return False
     db.session.flush()
     record_event(
-        "milestone.changed",
+        EventKind.MILESTONE_CHANGED,
         actor_id=by.id,
         consortium_id=consortium.id,
         milestone_id=milestone.id,
@@ -198,7 +198,7 @@ def remove_milestone(milestone: Milestone, consortium: Consortium, *, by: User) 
     """Delete a milestone (the reminders it caused stay in the log)."""
     _require(consortium, by)
     record_event(
-        "milestone.removed",
+        EventKind.MILESTONE_REMOVED,
         actor_id=by.id,
         consortium_id=consortium.id,
         milestone_id=milestone.id,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.consortia.services import get_consortium
 from app.dossier.document import build_dossier
 from app.dossier.rendering import render_now
@@ -55,7 +55,12 @@ def export_dossier_command(slug: str, output: Path, final: bool) -> None:
     temporary.write_bytes(rendered.data)
     temporary.replace(output)
     record_event(
-        "dossier.exported", actor_id=None, consortium_id=consortium.id, format="pdf", final=final, via="cli"
+        EventKind.DOSSIER_EXPORTED,
+        actor_id=None,
+        consortium_id=consortium.id,
+        format="pdf",
+        final=final,
+        via="cli",
     )
     db.session.commit()
     kind = "final" if final else "brouillon"

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import Consortium, ConsortiumStatus
 from app.database import utcnow
@@ -127,7 +127,7 @@ def record_version(
     except IntegrityError as error:
         raise Conflict(_("Une autre version vient d'être figée au même moment : recommencez.")) from error
     record_event(
-        "dossier.frozen",
+        EventKind.DOSSIER_FROZEN,
         actor_id=by.id,
         consortium_id=consortium.id,
         number=number,

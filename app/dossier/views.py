@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import Consortium
 from app.consortia.services import visible_consortium
@@ -37,7 +37,7 @@ bp.cli.add_command(export_dossier_command)
 
 def _exported(consortium: Consortium, kind: str, *, final: bool = False, **data: Any) -> None:
     record_event(
-        "dossier.exported",
+        EventKind.DOSSIER_EXPORTED,
         actor_id=current_user.id,
         consortium_id=consortium.id,
         format=kind,

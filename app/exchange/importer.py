@@ -8,7 +8,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import ApiToken, User
 from app.budget.lines import CategoryRow, FunderRow, IndicatorRow, write_model
 from app.budget.models import (
@@ -216,7 +216,7 @@ def _import(document: doc.ExchangeDocument, *, replace: bool, by: User | None) -
         db.session.add(RoleGrant(user_id=user_id, consortium=consortium, role=role, partner=acts_for))
 
     record_event(
-        "consortium.imported",
+        EventKind.CONSORTIUM_IMPORTED,
         actor_id=actor_id,
         consortium_id=consortium.id,
         slug=consortium.slug,

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.consortia.services import visible_consortium
 from app.errors import NotAllowed
 from app.exchange.exporter import export_document
@@ -26,6 +26,8 @@ def export_json(slug: str) -> ResponseReturnValue:
     if not can_export_consortium(current_user, consortium):
         raise NotAllowed(_("Seule la coordination peut exporter le fichier d’échange."))
     text = dumps(export_document(consortium))
-    record_event("consortium.exported", actor_id=current_user.id, consortium_id=consortium.id, format="json")
+    record_event(
+        EventKind.CONSORTIUM_EXPORTED, actor_id=current_user.id, consortium_id=consortium.id, format="json"
+    )
     db.session.commit()
     return download_response(text, f"{consortium.slug}.json", "application/json")

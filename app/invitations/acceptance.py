@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User, normalise_email
 from app.auth.services import (
     check_new_password,
@@ -166,7 +166,7 @@ def accept_invitation(invitation: Invitation, *, user: User) -> RoleGrant:
         invitation.partner_id = partner.id
     grant = grant_role(user, consortium, invitation.role, partner, by=user)
     record_event(
-        "invitation.accepted",
+        EventKind.INVITATION_ACCEPTED,
         actor_id=user.id,
         consortium_id=consortium.id,
         invitation_id=invitation.id,
@@ -206,13 +206,19 @@ def create_account_and_accept(invitation: Invitation, *, name: str, password: st
     if user is None:
         user = create_user(invitation.email, name=person, password=password)
         record_event(
-            "account.created", actor_id=user.id, consortium_id=invitation.consortium_id, email=user.email
+            EventKind.ACCOUNT_CREATED,
+            actor_id=user.id,
+            consortium_id=invitation.consortium_id,
+            email=user.email,
         )
     else:
         user.name = person
         set_password(user, password)
         record_event(
-            "account.password_set", actor_id=user.id, consortium_id=invitation.consortium_id, email=user.email
+            EventKind.ACCOUNT_PASSWORD_SET,
+            actor_id=user.id,
+            consortium_id=invitation.consortium_id,
+            email=user.email,
         )
     accept_invitation(invitation, user=user)
     return user

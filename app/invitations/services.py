@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import (
     PARTNER_ROLES,
@@ -155,7 +155,7 @@ def _invite(
         by=by,
     )
     record_event(
-        "invitation.created",
+        EventKind.INVITATION_CREATED,
         actor_id=by.id,
         consortium_id=consortium.id,
         partner_id=partner.id if partner is not None else None,
@@ -353,7 +353,7 @@ def revoke_invitation(invitation: Invitation, *, by: User) -> None:
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise _not_changeable(invitation)
     record_event(
-        "invitation.revoked",
+        EventKind.INVITATION_REVOKED,
         actor_id=by.id,
         consortium_id=invitation.consortium_id,
         invitation_id=invitation.id,
@@ -384,7 +384,7 @@ def resend_invitation(invitation: Invitation, *, by: User) -> None:
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise _not_changeable(invitation)
     record_event(
-        "invitation.resent",
+        EventKind.INVITATION_RESENT,
         actor_id=by.id,
         consortium_id=invitation.consortium_id,
         invitation_id=invitation.id,

@@ -16,7 +16,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from flask import current_app
 from sqlalchemy import select, update
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.extensions import db
 from app.mail.models import MessageStatus, OutboxMessage
@@ -161,7 +161,7 @@ def retry(message: OutboxMessage, *, by: User) -> bool:
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     record_event(
-        "mail.retried",
+        EventKind.MAIL_RETRIED,
         actor_id=by.id,
         consortium_id=message.consortium_id,
         message_id=message.id,

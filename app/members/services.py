@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.budget.calculations import PartnerTotals
 from app.budget.services import ConsortiumState, consolidation_of
@@ -258,7 +258,7 @@ def change_role(grant: RoleGrant, role: Role, *, by: User) -> bool:
     old = grant.role
     grant.role = role
     record_event(
-        "role.changed",
+        EventKind.ROLE_CHANGED,
         actor_id=by.id,
         consortium_id=partner.consortium_id,
         partner_id=partner.id,
@@ -283,7 +283,7 @@ def remove_person(grant: RoleGrant, *, by: User) -> None:
             )
         )
     record_event(
-        "role.revoked",
+        EventKind.ROLE_REVOKED,
         actor_id=by.id,
         consortium_id=partner.consortium_id,
         partner_id=partner.id,

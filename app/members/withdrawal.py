@@ -7,7 +7,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import Consortium, Partner, PartnerStatus, Role, RoleGrant
 from app.database import utcnow
@@ -95,7 +95,7 @@ def withdraw_partner(partner: Partner, *, by: User, reason: str) -> bool:
     ):
         return False
     record_event(
-        "partner.withdrawn",
+        EventKind.PARTNER_WITHDRAWN,
         actor_id=by.id,
         consortium_id=consortium.id,
         partner_id=partner.id,
@@ -138,7 +138,7 @@ def reinstate_partner(partner: Partner, *, by: User) -> bool:
     ):
         return False
     record_event(
-        "partner.reinstated",
+        EventKind.PARTNER_REINSTATED,
         actor_id=by.id,
         consortium_id=consortium.id,
         partner_id=partner.id,
@@ -192,7 +192,7 @@ def hand_over_lead(consortium: Consortium, new_lead: Partner, *, by: User) -> bo
         raise Conflict(_("Le chef de file vient d'être changé par quelqu'un d'autre : vérifiez la liste."))
     db.session.refresh(consortium)
     record_event(
-        "consortium.lead_changed",
+        EventKind.CONSORTIUM_LEAD_CHANGED,
         actor_id=by.id,
         consortium_id=consortium.id,
         old=old_lead.code if old_lead else None,

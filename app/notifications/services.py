@@ -10,7 +10,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import Consortium
 from app.errors import Invalid, NotAllowed
@@ -89,7 +89,7 @@ def set_preferences(user: User, choices: Mapping[str, str], *, by: User) -> bool
         else:
             row.delivery = delivery
     record_event(
-        "notifications.changed",
+        EventKind.NOTIFICATIONS_CHANGED,
         actor_id=by.id,
         old={kind.value: delivery.value for kind, delivery in current.items() if wanted[kind] != delivery},
         new={kind.value: delivery.value for kind, delivery in wanted.items() if current[kind] != delivery},

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
-from app.audit import audit_value, record_event
+from app.audit import EventKind, audit_value, record_event
 from app.auth.models import User
 from app.budget.lines import CategoryRow, FunderRow, IndicatorRow, write_model
 from app.budget.models import FunderGroup, IndicatorKind
@@ -368,7 +368,7 @@ def _create(
     db.session.flush()
     grant_role(by, consortium, Role.COORDINATOR, partner, by=by)
     record_event(
-        "consortium.opened",
+        EventKind.CONSORTIUM_OPENED,
         actor_id=by.id,
         consortium_id=consortium.id,
         slug=consortium.slug,

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 
-from app.audit import audit_value, record_event
+from app.audit import EventKind, audit_value, record_event
 from app.auth.models import User
 from app.budget.lines import (
     SETTINGS_REFUSAL,
@@ -241,7 +241,7 @@ def update_settings(consortium: Consortium, settings: SettingsInput, *, by: User
         changes.update(_apply_indirect_rule(consortium, rule_plan, categories))
     if changes:
         record_event(
-            "consortium.settings_changed",
+            EventKind.CONSORTIUM_SETTINGS_CHANGED,
             actor_id=by.id,
             consortium_id=consortium.id,
             changes=_audit_changes(changes),

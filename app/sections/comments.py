@@ -7,7 +7,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import Partner, PartnerStatus, RoleGrant
 from app.database import utcnow
@@ -82,7 +82,7 @@ def add_comment(
     db.session.add(comment)
     db.session.flush()
     record_event(
-        "section.comment_added",
+        EventKind.SECTION_COMMENT_ADDED,
         actor_id=by.id,
         consortium_id=section.consortium_id,
         section=section.code,
@@ -196,7 +196,7 @@ def set_resolved(comment: SectionComment, resolved: bool, *, by: User) -> bool:
     comment.resolved_by_id = by.id if resolved else None
     section = comment.part.section
     record_event(
-        "section.comment_resolved" if resolved else "section.comment_reopened",
+        EventKind.SECTION_COMMENT_RESOLVED if resolved else EventKind.SECTION_COMMENT_REOPENED,
         actor_id=by.id,
         consortium_id=section.consortium_id,
         section=section.code,

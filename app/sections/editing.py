@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import Consortium, Partner, PartnerStatus, Role, RoleGrant
 from app.database import utcnow
@@ -446,7 +446,7 @@ def set_status(section: Section, partner_id: int | None, status: SectionStatus, 
     else:
         part.status = status
     record_event(
-        "section.status_changed",
+        EventKind.SECTION_STATUS_CHANGED,
         actor_id=by.id,
         consortium_id=section.consortium_id,
         section=section.code,
@@ -558,7 +558,7 @@ def assign_writer(
     section.writer_user_id = user_id
     section.due_date = due_date
     record_event(
-        "section.writer_assigned",
+        EventKind.SECTION_WRITER_ASSIGNED,
         actor_id=by.id,
         consortium_id=consortium.id,
         section=section.code,

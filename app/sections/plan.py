@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import Consortium
 from app.consortia.services import require_manager
@@ -210,7 +210,7 @@ def add_section(consortium: Consortium, draft: SectionDraft, code: str = "", *, 
     db.session.add(section)
     _renumber([*active, section])
     record_event(
-        "section.added",
+        EventKind.SECTION_ADDED,
         actor_id=by.id,
         consortium_id=consortium.id,
         code=code,
@@ -270,7 +270,7 @@ def update_section(section: Section, draft: SectionDraft, *, by: User) -> dict[s
             setattr(section, name, new)
     if changes:
         record_event(
-            "section.updated",
+            EventKind.SECTION_UPDATED,
             actor_id=by.id,
             consortium_id=section.consortium_id,
             code=section.code,
@@ -293,7 +293,7 @@ def move_section(section: Section, offset: int, *, by: User) -> bool:
     active[index], active[target] = active[target], active[index]
     _renumber(active)
     record_event(
-        "section.moved",
+        EventKind.SECTION_MOVED,
         actor_id=by.id,
         consortium_id=section.consortium_id,
         code=section.code,
@@ -314,10 +314,10 @@ def remove_section(section: Section, *, by: User) -> bool:
     data: dict[str, Any] = {"code": section.code, "title": section.title, "position": section.position}
     if written:
         section.archived_at = datetime.now(UTC)
-        record_event("section.archived", actor_id=by.id, consortium_id=consortium.id, **data)
+        record_event(EventKind.SECTION_ARCHIVED, actor_id=by.id, consortium_id=consortium.id, **data)
     else:
         db.session.delete(section)
-        record_event("section.deleted", actor_id=by.id, consortium_id=consortium.id, **data)
+        record_event(EventKind.SECTION_DELETED, actor_id=by.id, consortium_id=consortium.id, **data)
     db.session.flush()
     _renumber(_active(consortium))
     db.session.flush()
@@ -333,7 +333,7 @@ def restore_section(section: Section, *, by: User) -> None:
     section.archived_at = None
     section.position = len(active) + 1
     record_event(
-        "section.restored",
+        EventKind.SECTION_RESTORED,
         actor_id=by.id,
         consortium_id=section.consortium_id,
         code=section.code,

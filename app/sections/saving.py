@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import Partner, PartnerStatus, Role, RoleGrant
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
@@ -284,7 +284,7 @@ def _record(
 ) -> None:
     # The texts themselves are in the revisions; the event says who, which part, and old → new length.
     record_event(
-        f"section.{revision.kind.value}",
+        EventKind(f"section.{revision.kind.value}"),
         actor_id=by.id,
         consortium_id=section.consortium_id,
         section=section.code,
@@ -308,7 +308,7 @@ def _reopen_if_validated(section: Section, part: SectionPart, by: User) -> None:
             return
         part.status = SectionStatus.IN_REVIEW
     record_event(
-        "section.status_changed",
+        EventKind.SECTION_STATUS_CHANGED,
         actor_id=by.id,
         consortium_id=section.consortium_id,
         section=section.code,

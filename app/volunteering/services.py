@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from app.audit import record_event
+from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import (
     ROLE_LABELS,
@@ -69,7 +69,7 @@ def set_volunteering(consortium: Consortium, *, is_open: bool, by: User) -> None
         return
     consortium.volunteering_open = is_open
     record_event(
-        "volunteering.opened" if is_open else "volunteering.closed",
+        EventKind.VOLUNTEERING_OPENED if is_open else EventKind.VOLUNTEERING_CLOSED,
         actor_id=by.id,
         consortium_id=consortium.id,
         old={"open": not is_open},
@@ -87,7 +87,7 @@ def set_volunteering_intro(consortium: Consortium, intro: str, *, by: User) -> N
     if text == consortium.volunteering_intro:
         return
     record_event(
-        "volunteering.intro_changed",
+        EventKind.VOLUNTEERING_INTRO_CHANGED,
         actor_id=by.id,
         consortium_id=consortium.id,
         old=consortium.volunteering_intro,
@@ -191,7 +191,7 @@ def submit_volunteer_request(consortium: Consortium, data: Volunteering) -> Volu
     except IntegrityError:
         raise Conflict(_already_pending()) from None
     record_event(
-        "volunteer.requested",
+        EventKind.VOLUNTEER_REQUESTED,
         actor_id=None,
         consortium_id=consortium.id,
         request_id=request.id,
@@ -359,7 +359,7 @@ def accept_volunteer_request(request: VolunteerRequest, *, by: User) -> Invitati
         by=by,
     )
     record_event(
-        "volunteer.accepted",
+        EventKind.VOLUNTEER_ACCEPTED,
         actor_id=by.id,
         consortium_id=consortium.id,
         request_id=request.id,
@@ -387,7 +387,7 @@ def decline_volunteer_request(request: VolunteerRequest, *, by: User, message: s
         raise FieldInvalid("message", _("%(n)d caractères au plus.", n=5000))
     _decide(request, RequestStatus.DECLINED, by=by, message=text)
     record_event(
-        "volunteer.declined",
+        EventKind.VOLUNTEER_DECLINED,
         actor_id=by.id,
         consortium_id=consortium.id,
         request_id=request.id,

@@ -21,8 +21,8 @@ from app.consortia.services import partner_by_code
 from app.extensions import db
 from app.money import format_eur, format_share
 from app.templating import french_decimal, french_integer
-from tests.overview.test_overview_page import Overview, logged_in_client, query_summary
 from tests.factories import login, make_consortium, make_member, make_user
+from tests.overview.test_overview_page import Overview, logged_in_client, query_summary
 
 HOSTILE_NAME = '=HYPERLINK("http://x")'
 
