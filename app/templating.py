@@ -22,6 +22,11 @@ from app.permissions import (
 PARIS = ZoneInfo("Europe/Paris")
 
 
+def paris_today() -> date:
+    """Today's date in Paris, the day deadlines are counted in."""
+    return datetime.now(PARIS).date()
+
+
 def paris_midnight(day: date) -> datetime:
     """The instant (UTC) a day begins in Paris: the bound of "that day" for times stored in UTC."""
     return datetime.combine(day, time(0), tzinfo=PARIS).astimezone(UTC)

@@ -47,6 +47,7 @@ class CallRules:
     main_funder_share_range: tuple[Decimal, Decimal] | None = None
     min_local_cofunding_share: Decimal | None = None
     balance_tolerance: Decimal = Decimal("0.00")
+    submission_deadline: date | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,9 @@ class ConsortiumFigures:
     project_end: date
     partners: tuple[PartnerFigures, ...]
     sections: tuple[SectionFigures, ...] = ()
+    # The day the findings are for (a passed deadline); None leaves the clock out.
+    today: date | None = None
+    submitted: bool = False
 
 
 @dataclass(frozen=True)
@@ -403,6 +407,7 @@ def _consortium_findings(
             ),
             "consortium.project_end",
         )
+    yield from _deadline_findings(figures)
     if rules.min_total_cost is not None and total_cost < rules.min_total_cost:
         yield _error(
             "total_cost_below_minimum",
@@ -593,6 +598,34 @@ def _section_findings(sections: Iterable[SectionFigures]) -> Iterator[Finding]:
                 _("Chapitre « %(title)s » : le texte commun n'est pas encore commencé.", title=section.title),
                 f"sections[{section.index}].status",
             )
+
+
+def _deadline_findings(figures: ConsortiumFigures) -> Iterator[Finding]:
+    """A draft whose deadline has passed, or a project that would start before the dossier is filed."""
+    deadline = figures.rules.submission_deadline
+    if deadline is None:
+        return
+    if figures.today is not None and deadline < figures.today and not figures.submitted:
+        yield _warning(
+            "deadline_passed",
+            _(
+                "La date limite de dépôt (%(deadline)s) est passée. Si l'appel a été prolongé, "
+                "indiquez la nouvelle date dans les paramètres du consortium.",
+                deadline=_day(deadline),
+            ),
+            "call.submission_deadline",
+        )
+    if figures.project_start < deadline:
+        yield _warning(
+            "project_starts_before_deadline",
+            _(
+                "Le projet commence le %(start)s, avant la date limite de dépôt (%(deadline)s) : "
+                "vérifiez les dates du projet et celle de l'appel.",
+                start=_day(figures.project_start),
+                deadline=_day(deadline),
+            ),
+            "consortium.project_start",
+        )
 
 
 def _error(

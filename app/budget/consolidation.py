@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import gettext as _
 
 from app.budget import charts
@@ -262,31 +262,20 @@ def charts_of(state: ConsortiumState) -> dict[str, str]:
 
 
 def finding_link(finding: Finding, consortium: Consortium) -> str | None:
-    """Where to fix a finding: the partner's grid (at the year), its page, the key figures, the chapters."""
-    views = current_app.view_functions
+    """Where to fix a finding: the partner's grid (at the year), its indicators, the chapters, the figures."""
     if finding.partner is not None:
         match = _PARTNER_PATH.match(finding.path)
         rest = match.group("rest") if match else ""
-        if BUDGET_ENDPOINT in views:
-            anchor = None
-            if rest.startswith("budget") and finding.year is not None:
-                anchor = f"y{finding.year}"
-            elif rest.startswith("indicators"):
-                if INDICATORS_ENDPOINT in views:
-                    return url_for(INDICATORS_ENDPOINT, slug=consortium.slug, partner_code=finding.partner)
-                anchor = "indicateurs"
-            elif rest.startswith("sign_off"):
-                anchor = "signature"
-            return url_for(
-                BUDGET_ENDPOINT, slug=consortium.slug, partner_code=finding.partner, _anchor=anchor
-            )
-        if "members.partner" in views:
-            return url_for("members.partner", slug=consortium.slug, code=finding.partner)
-        return url_for("budget.plan", slug=consortium.slug, _anchor=f"membre-{finding.partner}")
+        anchor = None
+        if rest.startswith("budget") and finding.year is not None:
+            anchor = f"y{finding.year}"
+        elif rest.startswith("indicators"):
+            return url_for(INDICATORS_ENDPOINT, slug=consortium.slug, partner_code=finding.partner)
+        elif rest.startswith("sign_off"):
+            anchor = "signature"
+        return url_for(BUDGET_ENDPOINT, slug=consortium.slug, partner_code=finding.partner, _anchor=anchor)
     if finding.path.startswith("sections"):
-        if "section_plan.index" in views:
-            return url_for("section_plan.index", slug=consortium.slug)
-        return None
+        return url_for("section_plan.index", slug=consortium.slug)
     if finding.path.startswith(("consortium.", "call.")):
         return url_for("budget.plan", slug=consortium.slug, _anchor="chiffres-cles")
     return None

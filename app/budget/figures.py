@@ -25,8 +25,9 @@ from app.budget.models import (
     SignOff,
     StaffLine,
 )
-from app.consortia.models import Consortium, Partner, PartnerStatus
+from app.consortia.models import Consortium, ConsortiumStatus, Partner, PartnerStatus
 from app.extensions import db
+from app.templating import paris_today
 
 T = TypeVar("T")
 
@@ -58,6 +59,7 @@ def call_rules(consortium: Consortium) -> calc.CallRules:
         main_funder_share_range=share_range,
         min_local_cofunding_share=call.min_local_cofunding_share,
         balance_tolerance=call.balance_tolerance or Decimal("0.00"),
+        submission_deadline=call.submission_deadline,
     )
 
 
@@ -155,5 +157,7 @@ def load(consortium: Consortium, sections: Sequence[calc.SectionFigures] = ()) -
         project_end=consortium.project_end,
         partners=tuple(partner_figures),
         sections=tuple(sections),
+        today=paris_today(),
+        submitted=consortium.status is ConsortiumStatus.SUBMITTED,
     )
     return ConsortiumData(consortium, partners, categories, funders, indicators, sign_offs, figures)

@@ -24,7 +24,14 @@ from app.opening.services import (
     check_organisation,
     check_slug,
 )
-from app.opening.settings import CallInput, CallRulesInput, SettingsInput, check_call, check_period
+from app.opening.settings import (
+    CallInput,
+    CallRulesInput,
+    SettingsInput,
+    check_call,
+    check_deadline,
+    check_period,
+)
 
 NEW = "nouveau"
 KEEP_RULE = "actuelle"
@@ -204,14 +211,17 @@ class OpeningForm(CallRulesForm):
         super().validate(extra_validators)
         new_call = self.call_choice.data == NEW
         if not new_call:
-            # The new-call fields are hidden and unused: their leftovers must not block the form.
+            # The new-call fields are hidden and unused: their leftovers must not block the form. The
+            # deadline stays: it may be given for a known call too.
             for name in CallRulesForm.__dict__:
                 field = self._fields.get(name)
-                if field is not None:
+                if field is not None and field is not self.submission_deadline:
                     field.errors = []
         rules = Errors()
         if self.project_start.data and self.project_end.data:
             check_period(rules, self.project_start.data, self.project_end.data)
+            if not rules.by_field:
+                check_deadline(rules, self.submission_deadline.data, self.project_start.data)
         if (self.slug.data or "").strip():
             check_slug(rules, (self.slug.data or "").strip().lower())
         if new_call:
@@ -247,6 +257,7 @@ class OpeningForm(CallRulesForm):
             indirect_rule=IndirectRule(self.indirect_rule.data),
             call_id=int(self.call_choice.data) if existing_call else None,
             new_call=None if existing_call else self.call_input(),
+            submission_deadline=self.submission_deadline.data if existing_call else None,
             organisation_id=int(self.organisation_choice.data) if existing_org else None,
             new_organisation=None if existing_org else self.organisation_input(),
         )

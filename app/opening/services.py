@@ -36,7 +36,14 @@ from app.consortia.validation import (
 from app.errors import NotAllowed
 from app.extensions import db
 from app.opening.defaults import FLAT_RATES, IndirectRule, defaults
-from app.opening.settings import CallInput, apply_call, check_call, check_period, years_between
+from app.opening.settings import (
+    CallInput,
+    apply_call,
+    check_call,
+    check_deadline,
+    check_period,
+    years_between,
+)
 from app.permissions import can_open_consortium, is_admin
 from app.sections.models import Section, SectionScope
 
@@ -73,6 +80,8 @@ class OpeningInput:
     indirect_rule: IndirectRule
     call_id: int | None = None
     new_call: CallInput | None = None
+    # For a call already known: its deadline for this dossier, when it changed (None keeps the call's).
+    submission_deadline: date | None = None
     organisation_id: int | None = None
     new_organisation: OrganisationInput | None = None
 
@@ -164,6 +173,9 @@ def open_consortium(opening: OpeningInput, *, by: User) -> Consortium:
         check_call(errors, opening.new_call, (funder.code for funder in defaults().funders))
     else:
         errors.add("call_choice", _("Choisissez un appel ou décrivez-en un nouveau."))
+    deadline = _deadline_of(opening, source_call)
+    if "project_end" not in errors:
+        check_deadline(errors, deadline, opening.project_start)
 
     organisation: Organisation | None = None
     new_organisation: OrganisationInput | None = None
@@ -181,7 +193,9 @@ def open_consortium(opening: OpeningInput, *, by: User) -> Consortium:
 
     try:
         with db.session.begin_nested():
-            call = _copy_call(source_call) if source_call is not None else _new_call(opening.new_call)
+            call = (
+                _copy_call(source_call, deadline) if source_call is not None else _new_call(opening.new_call)
+            )
             consortium = _create(opening, title, acronym, slug, call, organisation, new_organisation, by)
     except IntegrityError as error:
         # Another person opened a consortium at this address, or registered this SIRET, meanwhile.
@@ -239,7 +253,16 @@ def check_organisation(errors: Errors, source: OrganisationInput) -> Organisatio
     return cleaned
 
 
-def _copy_call(source: Call) -> Call:
+def _deadline_of(opening: OpeningInput, source_call: Call | None) -> date | None:
+    """The deadline the new consortium's call will have: the one typed, else the known call's."""
+    if opening.new_call is not None:
+        return opening.new_call.submission_deadline
+    if opening.submission_deadline is not None:
+        return opening.submission_deadline
+    return source_call.submission_deadline if source_call is not None else None
+
+
+def _copy_call(source: Call, deadline: date | None) -> Call:
     """The new consortium's own copy of a call it answers too (its rules may then be edited apart)."""
     funders = {funder.code for funder in defaults().funders}
     call = Call(
@@ -247,7 +270,7 @@ def _copy_call(source: Call) -> Call:
         name=source.name,
         programme=source.programme,
         operator=source.operator,
-        submission_deadline=source.submission_deadline,
+        submission_deadline=deadline,
         min_total_cost=source.min_total_cost,
         min_duration_months=source.min_duration_months,
         max_duration_months=source.max_duration_months,

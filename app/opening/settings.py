@@ -33,6 +33,7 @@ from app.consortia.validation import MAX_ACRONYM_LENGTH, MAX_TITLE_LENGTH, Error
 from app.extensions import db
 from app.money import MAX_AMOUNT
 from app.opening.defaults import FLAT_RATES, IndirectRule, defaults
+from app.templating import french_date, paris_today
 
 MAX_DURATION_MONTHS = 240
 # A period spanning more calendar years than this is a typing mistake, not a project.
@@ -108,6 +109,33 @@ def check_period(errors: Errors, start: date, end: date) -> None:
             _(
                 "La période couvre plus de %(count)s années civiles : vérifiez les dates.",
                 count=MAX_PROJECT_YEARS,
+            ),
+        )
+
+
+def check_deadline(
+    errors: Errors, deadline: date | None, project_start: date, *, changed: bool = True
+) -> None:
+    """Note a submission deadline already past (when it is being set) or after the project's start."""
+    if deadline is None:
+        return
+    if changed and deadline < paris_today():
+        errors.add(
+            "submission_deadline",
+            _(
+                "La date limite de dépôt (%(date)s) est déjà passée : indiquez celle de l'appel auquel "
+                "ce dossier répond.",
+                date=french_date(deadline),
+            ),
+        )
+    elif project_start < deadline:
+        errors.add(
+            "project_start",
+            _(
+                "Le projet commencerait le %(start)s, avant la date limite de dépôt (%(deadline)s) : "
+                "un projet commence après le dépôt de son dossier.",
+                start=french_date(project_start),
+                deadline=french_date(deadline),
             ),
         )
 
@@ -203,6 +231,16 @@ def update_settings(consortium: Consortium, settings: SettingsInput, *, by: User
         clean_line(settings.call.name), settings.call.submission_deadline, settings.call.rules
     )
     check_call(errors, call_input, (funder.code for funder in funders_of(consortium)))
+    deadline = call_input.submission_deadline
+    # A deadline that passed since it was set is the board's concern, not a reason to refuse other changes.
+    dates_changed = (deadline, settings.project_start) != (
+        consortium.call.submission_deadline,
+        consortium.project_start,
+    )
+    if "project_start" not in errors and dates_changed:
+        check_deadline(
+            errors, deadline, settings.project_start, changed=deadline != consortium.call.submission_deadline
+        )
 
     period_changed = (settings.project_start, settings.project_end) != (
         consortium.project_start,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -30,7 +29,6 @@ from app.opening.forms import (
 from app.opening.settings import current_indirect_rule, update_settings
 from app.permissions import can_open_consortium
 from app.security import checks_csrf_in_form
-from app.templating import french_date
 
 bp = Blueprint("opening", __name__)
 
@@ -79,16 +77,6 @@ def new() -> ResponseReturnValue:
                 ),
                 "success",
             )
-            deadline = consortium.call.submission_deadline
-            if deadline is not None and deadline < date.today():
-                flash(
-                    _(
-                        "La date limite de dépôt de l'appel (%(date)s) est passée : corrigez-la dans les "
-                        "paramètres du consortium.",
-                        date=french_date(deadline),
-                    ),
-                    "warning",
-                )
             return redirect(url_for("overview.index", slug=consortium.slug), 303)
     elif form.csrf_token.errors:
         status = 400

@@ -20,6 +20,7 @@ from app.consortia.models import Role
 from app.exchange.importer import import_document
 from app.exchange.validation import parse_document
 from app.extensions import db
+from app.templating import paris_today
 from tests.factories import demo_data, login, make_consortium, make_member, make_user
 
 URL = "/api/v1/consortia/cap-remob-idf"
@@ -132,6 +133,12 @@ def expected_findings(data: dict[str, Any]) -> set[tuple[str, str, str | None, i
     months = (after_end.year - start.year) * 12 + after_end.month - start.month  # the demo starts on a 1st
     if not rules["min_duration_months"] <= months <= rules["max_duration_months"]:
         found.add(("duration_out_of_bounds", "consortium.project_end", None, None))
+    if data["call"]["submission_deadline"]:
+        deadline = date.fromisoformat(data["call"]["submission_deadline"])
+        if deadline < paris_today() and data["consortium"]["status"] != "submitted":
+            found.add(("deadline_passed", "call.submission_deadline", None, None))
+        if start < deadline:
+            found.add(("project_starts_before_deadline", "consortium.project_start", None, None))
     main = funder_total(data, lambda code, _group: code == rules["main_funder"]) / cost
     low, high = (Decimal(rate) for rate in rules["main_funder_share_range"])
     if not low <= main <= high:

@@ -7,7 +7,7 @@ import html
 import json
 import re
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -1042,3 +1042,42 @@ def test_demo_consortium_indirect_costs_and_total_cost_match_the_file() -> None:
 
 def test_funder_groups_of_the_database_and_of_the_calculations_are_the_same() -> None:
     assert tuple(group.value for group in StoredFunderGroup) == FUNDER_GROUPS
+
+
+# --- deadlines ---------------------------------------------------------------------------------
+
+
+def deadline_findings(deadline: date | None, **changes: Any) -> list[Finding]:
+    figures = make_consortium(rules=replace(RULES, submission_deadline=deadline), **changes)
+    return [
+        f
+        for f in consolidate(figures).warnings
+        if f.path.startswith(("call.submission", "consortium.project_start"))
+    ]
+
+
+def test_a_deadline_ahead_of_today_and_before_the_start_raises_nothing() -> None:
+    assert deadline_findings(START - timedelta(days=60), today=START - timedelta(days=90)) == []
+    assert deadline_findings(None, today=END) == []
+
+
+def test_a_passed_deadline_is_a_warning_of_a_draft_only() -> None:
+    deadline = START - timedelta(days=60)
+
+    draft = deadline_findings(deadline, today=deadline + timedelta(days=1))
+    filed = deadline_findings(deadline, today=deadline + timedelta(days=1), submitted=True)
+    same_day = deadline_findings(deadline, today=deadline)
+
+    assert [(f.code, f.path) for f in draft] == [("deadline_passed", "call.submission_deadline")]
+    assert "La date limite de dépôt (03/07/2019) est passée" in draft[0].message
+    assert filed == same_day == []
+
+
+def test_a_project_starting_before_the_deadline_is_a_warning_whatever_the_day() -> None:
+    found = deadline_findings(START + timedelta(days=2))
+
+    assert [f.code for f in found] == ["project_starts_before_deadline"]
+    assert found[0].message == (
+        "Le projet commence le 01/09/2019, avant la date limite de dépôt (03/09/2019) : "
+        "vérifiez les dates du projet et celle de l'appel."
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import zipfile
 from decimal import Decimal
@@ -16,7 +17,7 @@ from openpyxl import load_workbook
 from app.budget.calculations import Finding
 from app.budget.consolidation import finding_link, plan_of
 from app.budget.services import consolidation_of
-from app.consortia.models import Consortium, PartnerStatus, Role
+from app.consortia.models import Consortium, ConsortiumStatus, PartnerStatus, Role
 from app.consortia.services import partner_by_code
 from app.extensions import db
 from app.money import format_eur, format_share
@@ -195,16 +196,6 @@ def test_finding_link_points_at_the_cell_or_page_to_fix(
     assert link == f"/consortia/cap{expected}"
 
 
-def test_finding_link_falls_back_to_the_partner_page_without_the_budget_grid(
-    app: Flask, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delitem(app.view_functions, "commitments.budget", raising=False)
-    with app.test_request_context():
-        link = finding_link(finding("partners[3].budget.2020", "plie-sevran", 2020), Consortium(slug="cap"))
-
-    assert link == "/consortia/cap/membres/plie-sevran"
-
-
 def test_finding_link_is_none_for_an_unknown_path(app: Flask) -> None:
     with app.test_request_context():
         assert finding_link(finding("somewhere.else"), Consortium(slug="cap")) is None
@@ -315,3 +306,17 @@ def test_markup_in_an_organisation_name_is_shown_literally_in_tables_and_charts(
 
     assert '<script>alert("x")' not in html
     assert html.count("&lt;script&gt;alert(") >= 2  # the partner table and the stacked bars
+
+
+def test_the_checks_say_when_the_deadline_has_passed_until_the_dossier_is_filed(
+    coordinator_client: FlaskClient, consortium: Consortium
+) -> None:
+    passed = "La date limite de dépôt (03/09/2019) est passée"
+
+    draft = coordinator_client.get(f"/consortia/{consortium.slug}/plan-de-financement").get_data(as_text=True)
+    consortium.status = ConsortiumStatus.SUBMITTED
+    db.session.commit()
+    filed = coordinator_client.get(f"/consortia/{consortium.slug}/plan-de-financement").get_data(as_text=True)
+
+    assert passed in html.unescape(draft)
+    assert passed not in html.unescape(filed)

@@ -48,8 +48,9 @@ def test_a_consortium_is_formed_a_plie_joins_withdraws_and_is_reinstated(
     page.get_by_label("Intitulé du projet").fill(TITLE)
     expect(page.get_by_label("Adresse du consortium")).to_have_value(SLUG)
     page.get_by_label("Acronyme").fill("TREMPLIN")
-    page.get_by_label("Début du projet").fill("2026-01-01")
-    page.get_by_label("Fin du projet").fill("2027-12-31")
+    page.get_by_label("Date limite de dépôt").fill("2035-11-30")
+    page.get_by_label("Début du projet").fill("2036-01-01")
+    page.get_by_label("Fin du projet").fill("2037-12-31")
     page.get_by_label("Chef de file", exact=True).select_option(
         label="Une autre organisation (à décrire ci-dessous)"
     )
@@ -122,13 +123,13 @@ def test_a_consortium_is_formed_a_plie_joins_withdraws_and_is_reinstated(
 
     # 6. The director enters a balanced budget (staff costs; indirect costs follow; the FSE pays it all).
     director.goto(f"/consortia/{SLUG}/membres/{CODE}/budget")
-    director.locator("#m-2026-expense-personnel").fill("12 345,60")
-    expect(director.locator('output[data-computed="indirects"][data-year="2026"]')).to_have_text(
+    director.locator("#m-2036-expense-personnel").fill("12 345,60")
+    expect(director.locator('output[data-computed="indirects"][data-year="2036"]')).to_have_text(
         format_eur(INDIRECT)
     )
-    balance = director.locator('td[data-balance="2026"]')
+    balance = director.locator('td[data-balance="2036"]')
     expect(balance).to_contain_text("Il manque des ressources")
-    director.locator("#m-2026-resource-fse").fill("14 197,44")
+    director.locator("#m-2036-resource-fse").fill("14 197,44")
     expect(balance).to_have_class(re.compile("balance-ok"))
     director.get_by_role("button", name="Enregistrer le budget").click()
     expect(director.get_by_text("Enregistré : 2 case(s) modifiée(s).")).to_be_visible()

@@ -60,8 +60,9 @@ def test_coordinator_opens_a_consortium_then_edits_its_chapters(page: Page, coor
     page.get_by_label("Intitulé du projet").fill(TITLE)
     expect(page.get_by_label("Adresse du consortium")).to_have_value(SLUG)
     page.get_by_label("Acronyme").fill("PASSERELLES")
-    page.get_by_label("Début du projet").fill("2025-09-01")
-    page.get_by_label("Fin du projet").fill("2028-08-31")
+    page.get_by_label("Date limite de dépôt").fill("2035-06-30")
+    page.get_by_label("Début du projet").fill("2035-09-01")
+    page.get_by_label("Fin du projet").fill("2038-08-31")
     # 3. A new lead organisation, described in the fields that appear.
     page.get_by_label("Chef de file", exact=True).select_option(
         label="Une autre organisation (à décrire ci-dessous)"

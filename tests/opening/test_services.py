@@ -49,10 +49,10 @@ def opening(**changes: Any) -> OpeningInput:
         title="Passerelles Emploi Val-de-Marne",
         acronym="PASSERELLES",
         slug="passerelles-94",
-        project_start=date(2025, 9, 1),
-        project_end=date(2028, 8, 31),
+        project_start=date(2035, 9, 1),
+        project_end=date(2038, 8, 31),
         indirect_rule=IndirectRule.STAFF_15,
-        new_call=CallInput("100 % inclusion – vague 4", date(2025, 6, 30), PIC_RULES),
+        new_call=CallInput("100 % inclusion – vague 4", date(2035, 6, 30), PIC_RULES),
         new_organisation=OrganisationInput(
             name="PLIE du Val-de-Marne",
             kind="PLIE",
@@ -99,7 +99,7 @@ def test_opening_creates_consortium_with_lead_partner_default_model_and_chapters
     db.session.commit()
 
     assert consortium.slug == "passerelles-94"
-    assert consortium.years == [2025, 2026, 2027, 2028]
+    assert consortium.years == [2035, 2036, 2037, 2038]
     lead = consortium.lead_partner
     assert lead is not None
     assert lead.name == "PLIE du Val-de-Marne"
@@ -175,7 +175,7 @@ def test_the_new_consortium_exports_as_a_valid_exchange_document(admin: User) ->
     data = document_to_dict(export_document(consortium))
     document = parse_document(json.loads(json.dumps(data)))
 
-    assert document.budget_model.years == (2025, 2026, 2027, 2028)
+    assert document.budget_model.years == (2035, 2036, 2037, 2038)
     assert len(document.sections) == 16
     assert document.call.rules.main_funder_share_range == (Decimal("0.60"), Decimal("0.80"))
 
@@ -216,9 +216,9 @@ def test_actual_costs_rule_makes_indirect_costs_a_typed_line(admin: User) -> Non
 
 def test_years_cover_every_calendar_year_the_period_touches(admin: User) -> None:
     consortium = open_consortium(
-        opening(project_start=date(2025, 12, 31), project_end=date(2026, 1, 1)), by=admin
+        opening(project_start=date(2035, 12, 31), project_end=date(2036, 1, 1)), by=admin
     )
-    assert consortium.years == [2025, 2026]
+    assert consortium.years == [2035, 2036]
 
 
 def test_picking_a_known_call_copies_its_rules_into_a_call_of_its_own() -> None:
@@ -227,10 +227,13 @@ def test_picking_a_known_call_copies_its_rules_into_a_call_of_its_own() -> None:
     known = opening_services.known_calls(coordinator)
     assert [call.id for call in known] == [demo.call_id]
 
-    consortium = open_consortium(opening(new_call=None, call_id=demo.call_id), by=coordinator)
+    consortium = open_consortium(
+        opening(new_call=None, call_id=demo.call_id, submission_deadline=date(2035, 6, 30)), by=coordinator
+    )
     db.session.commit()
 
     assert consortium.call_id != demo.call_id
+    assert consortium.call.submission_deadline == date(2035, 6, 30)
     assert consortium.call.name == demo.call.name
     assert consortium.call.min_total_cost == Decimal("1000000.00")
     assert consortium.call.main_funder == "pic_etat"
@@ -336,7 +339,7 @@ def test_bad_siret_is_refused_and_nothing_is_created(admin: User) -> None:
 
 def test_end_before_start_is_refused(admin: User) -> None:
     with pytest.raises(InvalidFields) as raised:
-        open_consortium(opening(project_start=date(2026, 1, 1), project_end=date(2025, 12, 31)), by=admin)
+        open_consortium(opening(project_start=date(2036, 1, 1), project_end=date(2035, 12, 31)), by=admin)
     assert errors_of(raised) == {"project_end": ["La fin du projet doit être postérieure à son début."]}
 
 
@@ -344,7 +347,7 @@ def test_a_period_outside_the_call_bounds_is_allowed_and_shows_as_an_error(admin
     from app.budget.services import consolidation_of
 
     consortium = open_consortium(
-        opening(project_start=date(2025, 1, 1), project_end=date(2025, 6, 30)), by=admin
+        opening(project_start=date(2035, 9, 1), project_end=date(2036, 2, 28)), by=admin
     )
     db.session.commit()
 

@@ -38,7 +38,7 @@ def admin() -> User:
 
 @pytest.fixture
 def fresh(admin: User) -> Consortium:
-    """A consortium just opened (2025-2028, 15 % of staff costs), without any amount."""
+    """A consortium just opened (2035-2038, 15 % of staff costs), without any amount."""
     consortium = opening_services.open_consortium(opening(), by=admin)
     db.session.commit()
     return consortium
@@ -100,15 +100,15 @@ def test_settings_change_title_period_and_rules_with_old_and_new_in_the_audit(
         settings_of(
             fresh,
             title="Passerelles 94",
-            project_end=date(2029, 2, 28),
-            call=CallInput("Appel renommé", date(2025, 7, 15), rules),
+            project_end=date(2039, 2, 28),
+            call=CallInput("Appel renommé", date(2035, 7, 15), rules),
         ),
         by=admin,
     )
     db.session.commit()
 
     assert fresh.title == "Passerelles 94"
-    assert fresh.years == [2025, 2026, 2027, 2028, 2029]
+    assert fresh.years == [2035, 2036, 2037, 2038, 2039]
     assert fresh.call.min_total_cost == Decimal("2000000.00")
     assert set(changes) == {
         "title",
@@ -125,7 +125,7 @@ def test_settings_change_title_period_and_rules_with_old_and_new_in_the_audit(
         "new": "Passerelles 94",
     }
     assert event.data["changes"]["call.min_total_cost"] == {"old": "1000000.00", "new": "2000000.00"}
-    assert event.data["changes"]["years"]["new"] == [2025, 2026, 2027, 2028, 2029]
+    assert event.data["changes"]["years"]["new"] == [2035, 2036, 2037, 2038, 2039]
 
 
 def test_saving_unchanged_settings_records_nothing(fresh: Consortium, admin: User) -> None:
@@ -134,53 +134,53 @@ def test_saving_unchanged_settings_records_nothing(fresh: Consortium, admin: Use
 
 
 def test_the_period_can_be_shortened_freely_before_any_amount(fresh: Consortium, admin: User) -> None:
-    update_settings(fresh, settings_of(fresh, project_end=date(2026, 12, 31)), by=admin)
-    assert fresh.years == [2025, 2026]
+    update_settings(fresh, settings_of(fresh, project_end=date(2036, 12, 31)), by=admin)
+    assert fresh.years == [2035, 2036]
 
 
 def test_shortening_the_period_over_a_year_with_amounts_is_refused_naming_it(
     fresh: Consortium, admin: User
 ) -> None:
-    add_amount(fresh, 2028, AmountKind.EXPENSE, "personnel", "1000")
+    add_amount(fresh, 2038, AmountKind.EXPENSE, "personnel", "1000")
 
     with pytest.raises(InvalidFields) as raised:
-        update_settings(fresh, settings_of(fresh, project_end=date(2027, 12, 31)), by=admin)
+        update_settings(fresh, settings_of(fresh, project_end=date(2037, 12, 31)), by=admin)
 
     [message] = raised.value.errors["project_end"]
-    assert "l'année 2028 sortirait de la période" in message
+    assert "l'année 2038 sortirait de la période" in message
     assert "1 montant saisi (PLIE du Val-de-Marne)" in message
     db.session.rollback()
-    assert fresh.project_end == date(2028, 8, 31)
-    assert fresh.years == [2025, 2026, 2027, 2028]
+    assert fresh.project_end == date(2038, 8, 31)
+    assert fresh.years == [2035, 2036, 2037, 2038]
 
 
 def test_a_year_holding_only_zeros_may_leave_the_period_and_its_zeros_go(
     fresh: Consortium, admin: User
 ) -> None:
-    add_amount(fresh, 2028, AmountKind.EXPENSE, "personnel", "0")
+    add_amount(fresh, 2038, AmountKind.EXPENSE, "personnel", "0")
 
-    update_settings(fresh, settings_of(fresh, project_end=date(2027, 12, 31)), by=admin)
+    update_settings(fresh, settings_of(fresh, project_end=date(2037, 12, 31)), by=admin)
     db.session.commit()
 
-    assert fresh.years == [2025, 2026, 2027]
+    assert fresh.years == [2035, 2036, 2037]
     assert db.session.scalar(select(func.count()).select_from(BudgetAmount)) == 0
 
 
 def test_a_year_holding_indicator_targets_may_not_leave_the_period(fresh: Consortium, admin: User) -> None:
     assert fresh.lead_partner is not None
-    db.session.add(IndicatorValue(partner=fresh.lead_partner, code="entrees", year=2025, value=12))
+    db.session.add(IndicatorValue(partner=fresh.lead_partner, code="entrees", year=2035, value=12))
     db.session.commit()
 
     with pytest.raises(InvalidFields) as raised:
-        update_settings(fresh, settings_of(fresh, project_start=date(2026, 1, 1)), by=admin)
+        update_settings(fresh, settings_of(fresh, project_start=date(2036, 1, 1)), by=admin)
 
     assert "1 objectif d'indicateur" in raised.value.errors["project_start"][0]
 
 
 def test_lengthening_the_period_is_always_allowed(fresh: Consortium, admin: User) -> None:
-    add_amount(fresh, 2028, AmountKind.EXPENSE, "personnel", "1000")
-    update_settings(fresh, settings_of(fresh, project_start=date(2024, 1, 1)), by=admin)
-    assert fresh.years == [2024, 2025, 2026, 2027, 2028]
+    add_amount(fresh, 2038, AmountKind.EXPENSE, "personnel", "1000")
+    update_settings(fresh, settings_of(fresh, project_end=date(2039, 6, 30)), by=admin)
+    assert fresh.years == [2035, 2036, 2037, 2038, 2039]
 
 
 def test_end_before_start_and_bad_rules_are_refused_in_settings(fresh: Consortium, admin: User) -> None:
@@ -199,7 +199,7 @@ def test_end_before_start_and_bad_rules_are_refused_in_settings(fresh: Consortiu
 
 
 def test_switching_between_flat_rates_changes_rate_and_base(fresh: Consortium, admin: User) -> None:
-    add_amount(fresh, 2025, AmountKind.EXPENSE, "personnel", "1000")
+    add_amount(fresh, 2035, AmountKind.EXPENSE, "personnel", "1000")
 
     update_settings(fresh, settings_of(fresh, indirect_rule=IndirectRule.DIRECT_20), by=admin)
 
@@ -212,7 +212,7 @@ def test_switching_between_flat_rates_changes_rate_and_base(fresh: Consortium, a
 def test_switching_to_actual_costs_makes_the_line_typed_and_renames_it(
     fresh: Consortium, admin: User
 ) -> None:
-    add_amount(fresh, 2025, AmountKind.EXPENSE, "personnel", "1000")
+    add_amount(fresh, 2035, AmountKind.EXPENSE, "personnel", "1000")
 
     update_settings(fresh, settings_of(fresh, indirect_rule=IndirectRule.ACTUAL), by=admin)
 
@@ -229,7 +229,7 @@ def test_switching_to_actual_costs_makes_the_line_typed_and_renames_it(
 def test_back_to_a_flat_rate_is_refused_once_actual_indirect_costs_are_typed(admin: User) -> None:
     consortium = opening_services.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
     db.session.commit()
-    add_amount(consortium, 2026, AmountKind.EXPENSE, "indirects", "2500")
+    add_amount(consortium, 2036, AmountKind.EXPENSE, "indirects", "2500")
 
     with pytest.raises(InvalidFields) as raised:
         update_settings(consortium, settings_of(consortium, indirect_rule=IndirectRule.STAFF_15), by=admin)
@@ -242,7 +242,7 @@ def test_back_to_a_flat_rate_is_refused_once_actual_indirect_costs_are_typed(adm
 def test_back_to_a_flat_rate_is_free_while_actual_indirect_costs_are_empty(admin: User) -> None:
     consortium = opening_services.open_consortium(opening(indirect_rule=IndirectRule.ACTUAL), by=admin)
     db.session.commit()
-    add_amount(consortium, 2026, AmountKind.EXPENSE, "indirects", "0")
+    add_amount(consortium, 2036, AmountKind.EXPENSE, "indirects", "0")
 
     update_settings(consortium, settings_of(consortium, indirect_rule=IndirectRule.STAFF_40), by=admin)
 
@@ -316,7 +316,7 @@ def test_categories_can_be_added_renamed_moved_and_removed_before_any_amount(
 
 
 def test_a_category_with_amounts_cannot_be_removed(fresh: Consortium, admin: User) -> None:
-    add_amount(fresh, 2026, AmountKind.EXPENSE, "prestations", "1 500".replace(" ", ""))
+    add_amount(fresh, 2036, AmountKind.EXPENSE, "prestations", "1 500".replace(" ", ""))
 
     with pytest.raises(Invalid) as raised:
         lines.remove_category(fresh, "prestations", by=admin)
@@ -330,7 +330,7 @@ def test_a_category_with_amounts_cannot_be_removed(fresh: Consortium, admin: Use
 
 
 def test_harmless_changes_stay_allowed_once_amounts_are_entered(fresh: Consortium, admin: User) -> None:
-    add_amount(fresh, 2026, AmountKind.EXPENSE, "prestations", "1500")
+    add_amount(fresh, 2036, AmountKind.EXPENSE, "prestations", "1500")
     assert lines.has_amounts(fresh)
 
     lines.rename_category(fresh, "prestations", "Prestations externes", by=admin)
@@ -355,7 +355,7 @@ def test_the_indirect_line_and_the_base_of_the_flat_rate_cannot_be_removed(
 
 
 def test_a_funder_with_amounts_or_the_main_funder_cannot_be_removed(fresh: Consortium, admin: User) -> None:
-    add_amount(fresh, 2025, AmountKind.RESOURCE, "fse", "4082")
+    add_amount(fresh, 2035, AmountKind.RESOURCE, "fse", "4082")
 
     with pytest.raises(
         Invalid, match="Impossible de retirer « Fonds social européen » : 1 montant y est saisi"
@@ -435,7 +435,7 @@ def test_signed_off_partners_are_counted(admin: User) -> None:
 
 
 def test_zero_amounts_go_with_a_removed_funder(fresh: Consortium, admin: User) -> None:
-    add_amount(fresh, 2025, AmountKind.RESOURCE, "fse", "0.00")
+    add_amount(fresh, 2035, AmountKind.RESOURCE, "fse", "0.00")
     lines.remove_funder(fresh, "fse", by=admin)
     assert db.session.scalar(select(func.count()).select_from(BudgetAmount)) == 0
     assert db.session.scalar(select(func.count()).select_from(Funder).where(Funder.code == "fse")) == 0
@@ -445,3 +445,23 @@ def test_zero_amounts_go_with_a_removed_funder(fresh: Consortium, admin: User) -
         )
         == 5
     )
+
+
+def test_a_deadline_moved_into_the_past_or_after_the_start_is_refused(fresh: Consortium, admin: User) -> None:
+    call = settings_of(fresh).call
+    for deadline, field in ((date(2019, 9, 3), "submission_deadline"), (date(2035, 12, 1), "project_start")):
+        with pytest.raises(InvalidFields) as raised:
+            update_settings(
+                fresh, settings_of(fresh, call=replace(call, submission_deadline=deadline)), by=admin
+            )
+        assert list(raised.value.errors) == [field]
+    assert fresh.call.submission_deadline == date(2035, 6, 30)
+
+
+def test_a_deadline_that_passed_since_does_not_block_other_settings(fresh: Consortium, admin: User) -> None:
+    fresh.call.submission_deadline = date(2019, 9, 3)
+    db.session.commit()
+
+    update_settings(fresh, settings_of(fresh, title="Nouveau titre"), by=admin)
+
+    assert fresh.title == "Nouveau titre"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -57,7 +58,7 @@ def wizard(client: FlaskClient, **changes: str) -> dict[str, str]:
         "csrf_token": csrf_token(client, "/consortia/nouveau"),
         "call_choice": "nouveau",
         "call_name": "Appel régional emploi",
-        "submission_deadline": "2025-06-30",
+        "submission_deadline": "2035-06-30",
         "min_total_cost": "1 000 000",
         "min_duration_months": "24",
         "max_duration_months": "36",
@@ -69,8 +70,8 @@ def wizard(client: FlaskClient, **changes: str) -> dict[str, str]:
         "title": "Passerelles Emploi Val-de-Marne",
         "acronym": "PASSERELLES",
         "slug": "passerelles-94",
-        "project_start": "2025-09-01",
-        "project_end": "2028-08-31",
+        "project_start": "2035-09-01",
+        "project_end": "2038-08-31",
         "organisation_choice": "nouveau",
         "organisation_name": "PLIE du Val-de-Marne",
         "organisation_kind": "PLIE",
@@ -175,13 +176,13 @@ def test_opening_with_a_known_call_and_organisation(
     response = client.post("/consortia/nouveau", data=data)
 
     assert response.status_code == 303
-    assert "La date limite de dépôt de l'appel (3 septembre 2019) est passée" in text_of(
-        client.get(response.headers["Location"])
-    )
     assert count(Organisation) == organisations
     consortium = db.session.scalar(select(Consortium).where(Consortium.slug == "passerelles-94"))
     assert consortium is not None
     assert consortium.call.name == demo.call.name
+    # The known call's rules are copied; its deadline is the one typed for this dossier.
+    assert consortium.call.submission_deadline == date(2035, 6, 30)
+    assert demo.call.submission_deadline == date(2019, 9, 3)
     assert consortium.lead_partner is not None
     assert consortium.lead_partner.name == "URTIE Île-de-France"
 
@@ -191,8 +192,8 @@ def test_every_mistake_is_shown_at_once_and_what_was_typed_is_kept(
 ) -> None:
     data = wizard(
         client,
-        project_start="2026-01-01",
-        project_end="2025-01-01",
+        project_start="2036-01-01",
+        project_end="2035-01-01",
         organisation_siret="73282932000075",
         organisation_departement="",
         main_funder_share_min="80",
@@ -236,7 +237,7 @@ def test_every_mistake_is_shown_at_once_and_what_was_typed_is_kept(
         ("title", "x" * 301, "300 caractères"),
         ("slug", "Cap Emploi!", "Lettres minuscules sans accent"),
         ("slug", "nouveau", "Cette adresse est déjà prise"),
-        ("project_start", "31/02/2025", "date"),
+        ("project_start", "31/02/2035", "date"),
     ],
 )
 def test_bad_inputs_get_a_french_message_next_to_the_field(
@@ -560,7 +561,7 @@ def test_the_model_guard_relaxes_nothing_for_other_kinds(client: FlaskClient, co
     db.session.add(
         BudgetAmount(
             partner=consortium.lead_partner,
-            year=2026,
+            year=2036,
             kind=AmountKind.RESOURCE,
             code="fse",
             amount=Decimal(1),
@@ -580,3 +581,44 @@ def test_admin_without_role_can_open_and_becomes_coordinator(client: FlaskClient
     consortium = db.session.scalar(select(Consortium).where(Consortium.slug == "passerelles-94"))
     assert consortium is not None
     assert opening_services.default_lead_organisation(admin) is not None
+
+
+def test_a_known_call_whose_deadline_has_passed_asks_for_the_new_one(
+    client: FlaskClient, coordinator: str, demo: Consortium
+) -> None:
+    assert demo.lead_partner is not None
+    data = wizard(
+        client,
+        call_choice=str(demo.call_id),
+        call_name="",
+        submission_deadline="",
+        organisation_choice=str(demo.lead_partner.organisation_id),
+        organisation_name="",
+    )
+    consortia = count(Consortium)
+
+    response = client.post("/consortia/nouveau", data=data)
+
+    assert response.status_code == 422
+    assert field_errors(response, "submission_deadline") == (
+        "La date limite de dépôt (3 septembre 2019) est déjà passée : indiquez celle de l'appel auquel "
+        "ce dossier répond."
+    )
+    assert count(Consortium) == consortia
+    assert 'value="Passerelles Emploi Val-de-Marne"' in response.get_data(as_text=True)
+
+
+def test_a_deadline_typed_in_the_past_or_after_the_start_is_refused_next_to_its_field(
+    client: FlaskClient, coordinator: str
+) -> None:
+    consortia = count(Consortium)
+    past = client.post("/consortia/nouveau", data=wizard(client, submission_deadline="2019-09-03"))
+    late = client.post("/consortia/nouveau", data=wizard(client, submission_deadline="2035-10-01"))
+
+    assert past.status_code == late.status_code == 422
+    assert "est déjà passée" in field_errors(past, "submission_deadline")
+    assert field_errors(late, "project_start") == (
+        "Le projet commencerait le 1er septembre 2035, avant la date limite de dépôt (1er octobre 2035) : "
+        "un projet commence après le dépôt de son dossier."
+    )
+    assert count(Consortium) == consortia
