@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
-from app.commitments.services import ZERO, CellEdit, Key
+from app.commitments.cells import ZERO, CellEdit, Key
 from app.money import InvalidAmount, parse_amount
 
 Cell = TypeVar("Cell", Decimal, int)

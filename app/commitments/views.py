@@ -12,7 +12,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.budget import sign_off
+from app.commitments import cells
 from app.commitments import services as entry
+from app.commitments import staff as staffing
 from app.commitments.forms import (
     GridForm,
     GridInput,
@@ -57,7 +59,7 @@ def _expired() -> str:
 
 
 def _conflict_messages(
-    error: entry.GridConflict, name_of: Callable[[Any], str], describe: Callable[[Any], str]
+    error: cells.GridConflict, name_of: Callable[[Any], str], describe: Callable[[Any], str]
 ) -> tuple[dict[str, str], dict[str, int]]:
     messages: dict[str, str] = {}
     versions: dict[str, int] = {}
@@ -130,7 +132,7 @@ def _render_budget(
             for key in grid.editable_keys()
         ),
     )
-    amounts: dict[entry.Key, Decimal] = dict(grid.amounts)
+    amounts: dict[cells.Key, Decimal] = dict(grid.amounts)
     for edit in typed.edits:
         amounts[edit.key] = edit.value[0]
     rule = grid.model.indirect_costs
@@ -150,7 +152,7 @@ def _render_budget(
             rate=rule.rate if rule else None,
             base_categories=rule.base_categories if rule else (),
             tolerance_cents=int(grid.tolerance * 100),
-            months={year: entry.months_in_year(consortium, year) for year in grid.years},
+            months={year: staffing.months_in_year(consortium, year) for year in grid.years},
         ),
         status,
     )
@@ -178,7 +180,7 @@ def save_budget(slug: str, partner_code: str) -> ResponseReturnValue:
         return _render_budget(consortium, partner, grid, typed, form, status=422)
     try:
         changes = entry.save_budget(partner, typed.edits, by=current_user)
-    except entry.GridConflict as error:
+    except cells.GridConflict as error:
         db.session.rollback()
         messages, versions = _conflict_messages(error, budget_cell_name, entry.describe_amount)
         typed.versions.update(versions)
@@ -218,7 +220,7 @@ def _render_staff(
     conflicts: dict[str, str] | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
-    rows = entry.staff_rows(partner)
+    rows = staffing.staff_rows(partner)
     texts, versions, originals = {}, {}, {}
     for row in rows:
         fte = format_number(row.fte) if row.fte is not None else ""
@@ -228,7 +230,7 @@ def _render_staff(
             originals[name] = typed.originals.get(name, stored)
         versions[row.function] = typed.versions.get(row.function, row.version)
     grid = entry.budget_grid(partner)
-    category = entry.staff_category(grid)
+    category = staffing.staff_category(grid)
     return (
         render_template(
             "commitments/staff.html",
@@ -240,7 +242,7 @@ def _render_staff(
             errors=typed.errors,
             conflicts=conflicts or {},
             form=form,
-            suggestions=entry.staff_suggestions(partner, rows, grid),
+            suggestions=staffing.staff_suggestions(partner, rows, grid),
             staff_category=next((c for c in grid.categories if c.code == category), None),
             apply_form=GridForm(formdata=None),
         ),
@@ -255,7 +257,7 @@ def save_staff(slug: str, partner_code: str) -> ResponseReturnValue:
     consortium, partner = _load(slug, partner_code)
     _require_edit(partner)
     form = GridForm()
-    typed = read_staff(request.form, [row.function for row in entry.staff_rows(partner)])
+    typed = read_staff(request.form, [row.function for row in staffing.staff_rows(partner)])
     if not form.validate():
         form.form_errors.append(_expired())
         return _render_staff(consortium, partner, typed, form, status=400)
@@ -263,10 +265,10 @@ def save_staff(slug: str, partner_code: str) -> ResponseReturnValue:
         form.form_errors.append(_("Rien n'a été enregistré : corrigez les cases signalées en rouge."))
         return _render_staff(consortium, partner, typed, form, status=422)
     try:
-        changes = entry.save_staff(partner, typed.edits, by=current_user)
-    except entry.GridConflict as error:
+        changes = staffing.save_staff(partner, typed.edits, by=current_user)
+    except cells.GridConflict as error:
         db.session.rollback()
-        messages, versions = _conflict_messages(error, lambda key: f"fte-{key[0]}", entry.describe_staff)
+        messages, versions = _conflict_messages(error, lambda key: f"fte-{key[0]}", staffing.describe_staff)
         typed.versions.update({name.removeprefix("fte-"): v for name, v in versions.items()})
         form.form_errors.append(str(error))
         return _render_staff(consortium, partner, typed, form, messages, 409)
@@ -291,8 +293,8 @@ def apply_staff_cost(slug: str, partner_code: str) -> ResponseReturnValue:
         text = request.form.get(f"v-{year}", "0")
         versions[year] = int(text) if text.isascii() and text.isdigit() and len(text) < 10 else 0
     try:
-        changes = entry.apply_staff_suggestion(partner, years, versions, by=current_user)
-    except entry.GridConflict:
+        changes = staffing.apply_staff_suggestion(partner, years, versions, by=current_user)
+    except cells.GridConflict:
         db.session.rollback()
         flash(
             _(
@@ -392,7 +394,7 @@ def save_indicators(slug: str, partner_code: str) -> ResponseReturnValue:
         return _render_indicators(consortium, partner, typed, form, status=422)
     try:
         changes = entry.save_indicators(partner, typed.edits, by=current_user)
-    except entry.GridConflict as error:
+    except cells.GridConflict as error:
         db.session.rollback()
         messages, versions = _conflict_messages(error, indicator_cell_name, entry.describe_count)
         typed.versions.update(versions)

@@ -217,7 +217,7 @@ def test_a_sign_off_already_void_before_a_save_is_not_announced_again(
     client: FlaskClient, consortium: Consortium
 ) -> None:
     from app.commitments import services as entry
-    from app.commitments.services import CellEdit
+    from app.commitments.cells import CellEdit
 
     # The demo's sign-off of this partner no longer matches its figures: no save voided it.
     contributor = make_member(consortium, Role.CONTRIBUTOR, OWN, email="contrib@exemple.fr")

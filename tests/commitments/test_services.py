@@ -10,8 +10,9 @@ from sqlalchemy import select, update
 from app.auth.models import User
 from app.budget.calculations import flat_rate
 from app.budget.models import AmountKind, BudgetAmount
+from app.commitments import cells
 from app.commitments import services as entry
-from app.commitments.services import CellEdit
+from app.commitments.cells import CellEdit
 from app.consortia.models import Consortium, Partner, Role
 from app.consortia.services import partner_by_code
 from app.errors import Invalid, NotAllowed
@@ -70,7 +71,7 @@ def test_insert_race_on_a_missing_cell_is_a_conflict(own: Partner, editor: User)
     # Someone else created the cell after this person read the grid (seen version 0).
     entry.save_budget(own, [CellEdit((2020, "resource", "region_idf"), (Decimal("5.00"),), 0)], by=editor)
     db.session.commit()
-    with pytest.raises(entry.GridConflict) as raised:
+    with pytest.raises(cells.GridConflict) as raised:
         entry.save_budget(own, [CellEdit((2020, "resource", "region_idf"), (Decimal("7.00"),), 0)], by=editor)
     db.session.rollback()
     conflict = raised.value.conflicts[(2020, "resource", "region_idf")]
@@ -87,7 +88,7 @@ def test_update_that_matches_no_row_because_version_moved_is_a_conflict(own: Par
     # Another transaction bumps the version between the read and the write.
     db.session.execute(update(BudgetAmount).where(BudgetAmount.id == stored.id).values(version=seen + 1))
     db.session.commit()
-    with pytest.raises(entry.GridConflict):
+    with pytest.raises(cells.GridConflict):
         entry.save_budget(
             own, [CellEdit((2020, "expense", "personnel"), (Decimal("1.00"),), seen)], by=editor
         )
@@ -102,7 +103,7 @@ def test_one_conflict_saves_nothing_of_the_grid(own: Partner, editor: User) -> N
         CellEdit((2019, "resource", "region_idf"), (Decimal("3.00"),), 0),
         CellEdit((2020, "expense", "personnel"), (Decimal("1.00"),), personnel.version - 1 or 99),
     ]
-    with pytest.raises(entry.GridConflict):
+    with pytest.raises(cells.GridConflict):
         entry.save_budget(own, edits, by=editor)
     db.session.rollback()
     assert row(own, 2019, "region_idf") is None

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.audit import AuditEvent
 from app.budget.models import AmountKind, BudgetAmount, SignOff, StaffLine
+from app.commitments import cells, staff
 from app.commitments import services as entry
 from app.consortia.models import Consortium, Partner, Role
 from app.consortia.services import partner_by_code
@@ -125,12 +126,12 @@ def test_suggestion_is_prorated_to_the_project_months_of_each_year(consortium: C
     own = partner(consortium)
     editor = make_member(consortium, Role.CONTRIBUTOR, OWN, email="contrib@exemple.fr")
     line = lines(own)["referents_parcours"]
-    entry.save_staff(
+    staff.save_staff(
         own,
-        [entry.CellEdit(("referents_parcours",), (Decimal("2.00"), Decimal("45000.00")), line.version)],
+        [cells.CellEdit(("referents_parcours",), (Decimal("2.00"), Decimal("45000.00")), line.version)],
         by=editor,
     )
-    suggestions = entry.staff_suggestions(own, entry.staff_rows(own), entry.budget_grid(own))
+    suggestions = staff.staff_suggestions(own, staff.staff_rows(own), entry.budget_grid(own))
     assert [(s.year, s.months, s.amount) for s in suggestions] == [
         (2019, 4, Decimal("30000.00")),
         (2020, 12, Decimal("90000.00")),
