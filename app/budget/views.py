@@ -13,7 +13,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
-from app.budget import spreadsheets
+from app.budget import spreadsheet_import, spreadsheets
 from app.budget.calculations import Consolidation
 from app.budget.consolidation import BUDGET_ENDPOINT, finding_link, group_label, plan_of
 from app.budget.models import SpreadsheetImport
@@ -124,7 +124,7 @@ def _render_upload(
         partner=partner,
         form=form,
         grid_url=_grid_url(consortium, partner),
-        max_size=spreadsheets.size_label(spreadsheets.MAX_UPLOAD_BYTES),
+        max_size=spreadsheet_import.size_label(spreadsheet_import.MAX_UPLOAD_BYTES),
     ), status
 
 
@@ -152,11 +152,13 @@ def upload(slug: str, code: str) -> ResponseReturnValue:
         return _render_upload(consortium, partner, form, 422)
     upload_file = form.file.data
     try:
-        data = upload_file.read(spreadsheets.MAX_UPLOAD_BYTES + 1)
+        data = upload_file.read(spreadsheet_import.MAX_UPLOAD_BYTES + 1)
     finally:
         upload_file.close()
     try:
-        spreadsheet = spreadsheets.prepare_import(partner, upload_file.filename or "", data, by=current_user)
+        spreadsheet = spreadsheet_import.prepare_import(
+            partner, upload_file.filename or "", data, by=current_user
+        )
     except Invalid as error:
         db.session.rollback()
         form.file.errors = [error.message]
@@ -171,7 +173,7 @@ def preview(slug: str, code: str, import_id: int) -> ResponseReturnValue:
     consortium, partner = _partner(slug, code)
     if not can_edit_partner_figures(current_user, partner):
         raise NotAllowed(_("Vous ne pouvez pas modifier les chiffres de ce membre."))
-    spreadsheet = spreadsheets.pending_import(partner, import_id, by=current_user)
+    spreadsheet = spreadsheet_import.pending_import(partner, import_id, by=current_user)
     return _render_preview(consortium, partner, spreadsheet)
 
 
@@ -183,7 +185,7 @@ def _render_preview(
         consortium=consortium,
         partner=partner,
         spreadsheet=spreadsheet,
-        changes=spreadsheets.changes_of(spreadsheet),
+        changes=spreadsheet_import.changes_of(spreadsheet),
         grid_url=_grid_url(consortium, partner),
         error=error,
     )
@@ -193,12 +195,12 @@ def _render_preview(
 def apply(slug: str, code: str, import_id: int) -> ResponseReturnValue:
     """Apply every change of the file in one transaction, or none when a cell changed meanwhile."""
     consortium, partner = _partner(slug, code)
-    spreadsheet = spreadsheets.pending_import(partner, import_id, by=current_user)
+    spreadsheet = spreadsheet_import.pending_import(partner, import_id, by=current_user)
     try:
-        count = spreadsheets.apply_import(spreadsheet, by=current_user)
+        count = spreadsheet_import.apply_import(spreadsheet, by=current_user)
     except (Conflict, Invalid) as error:
         db.session.rollback()
-        spreadsheet = spreadsheets.pending_import(partner, import_id, by=current_user)
+        spreadsheet = spreadsheet_import.pending_import(partner, import_id, by=current_user)
         return _render_preview(consortium, partner, spreadsheet, error.message), error.status_code
     db.session.commit()
     flash(_("%(count)s montant(s) mis à jour depuis le fichier.", count=count), "success")

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from app.audit import AuditEvent
 from app.auth.models import User
-from app.budget import sign_off, spreadsheets
+from app.budget import sign_off, spreadsheet_import, spreadsheets
 from app.budget.models import AmountKind, BudgetAmount, SpreadsheetImport
 from app.consortia.models import Consortium, Partner, PartnerStatus, Role
 from app.consortia.services import partner_by_code
@@ -348,7 +348,7 @@ def test_zip_bomb_is_refused_before_anything_is_unpacked(
         archive.writestr("[Content_Types].xml", "spreadsheetml.sheet.main+xml")
         archive.writestr("xl/workbook.xml", "<workbook/>")
         archive.writestr("xl/worksheets/sheet1.xml", b"\x00" * (30 * 1024 * 1024))
-    assert len(buffer.getvalue()) < spreadsheets.MAX_UPLOAD_BYTES
+    assert len(buffer.getvalue()) < spreadsheet_import.MAX_UPLOAD_BYTES
 
     refused(director, consortium, buffer.getvalue(), "se décompresse en un volume anormal")
 
@@ -357,13 +357,13 @@ def test_oversized_file_is_refused(
     director: FlaskClient, consortium: Consortium, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A smaller limit for the test: Werkzeug's test client leaks the temporary file of big bodies.
-    monkeypatch.setattr(spreadsheets, "MAX_UPLOAD_BYTES", 100 * 1024)
+    monkeypatch.setattr(spreadsheet_import, "MAX_UPLOAD_BYTES", 100 * 1024)
 
     refused(director, consortium, b"PK\x03\x04" + b"x" * 100 * 1024, "Le fichier dépasse 100\u00a0Ko")
 
 
 def test_upload_limit_is_two_megabytes() -> None:
-    assert spreadsheets.size_label(spreadsheets.MAX_UPLOAD_BYTES) == "2\u00a0Mo"
+    assert spreadsheet_import.size_label(spreadsheet_import.MAX_UPLOAD_BYTES) == "2\u00a0Mo"
 
 
 def test_unknown_category_is_refused_naming_the_cell(director: FlaskClient, consortium: Consortium) -> None:
@@ -450,7 +450,7 @@ def test_good_cell_values_become_exact_amounts(value: object, expected: str) -> 
     cell = Workbook().active["B2"]
     cell.value = value
 
-    assert spreadsheets.cell_amount(cell) == Decimal(expected)
+    assert spreadsheet_import.cell_amount(cell) == Decimal(expected)
 
 
 @pytest.mark.parametrize(
