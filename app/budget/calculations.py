@@ -1,6 +1,8 @@
 """Budget calculations: every derived figure, error and warning of the exchange format.
 
 Pure functions over plain values: no database, no Flask app. Amounts are `Decimal` euros.
+One concept in one file on purpose: the consolidation and its findings are read together, line by
+line, against the exchange format's rules.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ removed; a new consortium's whole model (with its indicators) is written by `wri
 
 A line holding entered amounts cannot go, lest they be orphaned; the settings use the same guard
 for the years a shorter period drops and for a category the indirect-cost rule turns computed.
+One concept (a model's lines and the guard on them), kept in one file.
 """
 
 from __future__ import annotations
