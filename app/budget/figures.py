@@ -27,6 +27,8 @@ from app.budget.models import (
 )
 from app.consortia.models import Consortium, ConsortiumStatus, Partner, PartnerStatus
 from app.extensions import db
+from app.richtext import visible_length
+from app.sections.models import Section
 from app.templating import paris_today
 
 T = TypeVar("T")
@@ -161,3 +163,22 @@ def load(consortium: Consortium, sections: Sequence[calc.SectionFigures] = ()) -
         submitted=consortium.status is ConsortiumStatus.SUBMITTED,
     )
     return ConsortiumData(consortium, partners, categories, funders, indicators, sign_offs, figures)
+
+
+def section_figures(
+    sections: list[Section], texts: dict[tuple[int, int | None], str]
+) -> tuple[calc.SectionFigures, ...]:
+    """What the checks need to know of each section (limits, status, length of the shared text)."""
+    return tuple(
+        calc.SectionFigures(
+            code=section.code,
+            title=section.title,
+            index=index,
+            scope=section.scope.value,
+            generated=section.generated,
+            max_chars=section.max_chars,
+            shared_length=visible_length(texts.get((section.id, None), "")),
+            status=section.status.value,
+        )
+        for index, section in enumerate(sections)
+    )

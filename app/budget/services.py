@@ -22,5 +22,5 @@ def consolidation_of(consortium: Consortium) -> ConsortiumState:
     """Load the consortium's figures and sections and consolidate them (constant number of queries)."""
     section_rows = sections.active_sections(consortium)
     texts = sections.current_texts(consortium)
-    data = figures.load(consortium, sections.section_figures(section_rows, texts))
+    data = figures.load(consortium, figures.section_figures(section_rows, texts))
     return ConsortiumState(data, consolidate(data.figures))

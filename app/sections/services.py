@@ -5,10 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from app.budget.calculations import SectionFigures
 from app.consortia.models import Consortium
 from app.extensions import db
-from app.richtext import sanitize_html, visible_length
+from app.richtext import sanitize_html
 from app.sections.models import RevisionKind, Section, SectionPart, SectionRevision
 
 
@@ -33,25 +32,6 @@ def current_texts(consortium: Consortium) -> dict[tuple[int, int | None], str]:
         .where(Section.consortium_id == consortium.id)
     )
     return {(section_id, partner_id): content for section_id, partner_id, content in rows}
-
-
-def section_figures(
-    sections: list[Section], texts: dict[tuple[int, int | None], str]
-) -> tuple[SectionFigures, ...]:
-    """What the checks need to know of each section (limits, status, length of the shared text)."""
-    return tuple(
-        SectionFigures(
-            code=section.code,
-            title=section.title,
-            index=index,
-            scope=section.scope.value,
-            generated=section.generated,
-            max_chars=section.max_chars,
-            shared_length=visible_length(texts.get((section.id, None), "")),
-            status=section.status.value,
-        )
-        for index, section in enumerate(sections)
-    )
 
 
 def append_revision(

@@ -1,0 +1,1 @@
+"""Invitations by e-mail to join a consortium, and accepting them."""

@@ -1,0 +1,1 @@
+"""The public call for volunteers and the coordination's decisions on the requests."""
