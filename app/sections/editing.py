@@ -24,7 +24,12 @@ from app.extensions import db
 from app.mail.services import public_link
 from app.notifications.models import NotificationKind
 from app.notifications.services import notify
-from app.permissions import can_edit_section_part, can_manage_consortium, can_view_consortium
+from app.permissions import (
+    can_edit_section_part,
+    can_manage_consortium,
+    can_set_part_status,
+    can_view_consortium,
+)
 from app.richtext import html_to_text, visible_length
 from app.sections.models import (
     SECTION_STATUS_LABELS,
@@ -198,6 +203,10 @@ def part_for(section: Section, partner_id: int | None) -> SectionPart:
     part = find_part(section, partner_id)
     if part is not None:
         return part
+    return _unsaved_part(section, partner_id)
+
+
+def _unsaved_part(section: Section, partner_id: int | None) -> SectionPart:
     part = SectionPart(section_id=section.id, partner_id=partner_id, version=0, status=SectionStatus.TODO)
     # Without a backref event: the section's `parts` collection must not pick up this transient part.
     set_committed_value(part, "section", section)
@@ -238,6 +247,8 @@ class PartView:
     last_change_by: str | None
     editors: list[tuple[str, datetime]] = field(default_factory=list)
     comments: list[SectionComment] = field(default_factory=list)
+    # The statuses this person may move the text to, in STATUS_ORDER.
+    next_statuses: tuple[SectionStatus, ...] = ()
 
     @property
     def key(self) -> str:
@@ -308,9 +319,10 @@ def writing_page(section: Section, user: User) -> list[PartView]:
     views = []
     for partner in targets:
         partner_id = partner.id if partner else None
-        part = stored.get(partner_id) or part_for(section, partner_id)
+        part = stored.get(partner_id) or _unsaved_part(section, partner_id)
         head = heads.get(part.id) if part.id else None
         content = head.content if head else ""
+        status = section.status if partner is None else part.status
         views.append(
             PartView(
                 part=part,
@@ -321,11 +333,16 @@ def writing_page(section: Section, user: User) -> list[PartView]:
                 length=visible_length(content),
                 limit=section.max_chars if partner is None else section.max_chars_per_partner,
                 can_edit=can_edit_section_part(user, part),
-                status=section.status if partner is None else part.status,
+                status=status,
                 last_change_at=head.created_at if head else None,
                 last_change_by=authors.get(head.author_id) if head and head.author_id else None,
                 editors=presence.get(part.id, []) if part.id else [],
                 comments=comments.get(part.id, []) if part.id else [],
+                next_statuses=tuple(
+                    value
+                    for value in STATUS_ORDER
+                    if value != status and can_set_part_status(user, part, value)
+                ),
             )
         )
     return views
@@ -409,18 +426,9 @@ def leave(section: Section, partner_id: int | None, *, by: User) -> None:
         db.session.flush()
 
 
-def can_set_status(user: User, section: Section, partner_id: int | None, status: SectionStatus) -> bool:
-    """Writers move their text along; only the coordination validates or takes a validation back."""
-    part = part_for(section, partner_id)
-    current = section.status if partner_id is None else part.status
-    if SectionStatus.VALIDATED in (status, current):
-        return can_manage_consortium(user, section.consortium)
-    return can_edit_section_part(user, part)
-
-
 def set_status(section: Section, partner_id: int | None, status: SectionStatus, *, by: User) -> bool:
     """Change the status of the shared text (the section's) or of a partner's part; False if unchanged."""
-    if not can_set_status(by, section, partner_id, status):
+    if not can_set_part_status(by, part_for(section, partner_id), status):
         if status == SectionStatus.VALIDATED:
             raise NotAllowed(_("Seule la coordination valide une section."))
         raise NotAllowed(_("Vous ne pouvez pas changer le statut de ce texte."))

@@ -94,10 +94,6 @@ def _render_edit(
         typed=typed or {},
         mention_choices=comments.mention_choices(section),
         status_labels=SECTION_STATUS_LABELS,
-        statuses=editing.STATUS_ORDER,
-        can_set_status=lambda partner_id, value: editing.can_set_status(
-            current_user, section, partner_id, value
-        ),
         can_resolve=lambda comment: comments.can_resolve(current_user, comment),
         history_endpoint=next(
             (name for name in HISTORY_ENDPOINTS if name in current_app.view_functions), None
