@@ -77,7 +77,7 @@ def test_the_summary_lists_sections_in_order_with_status_length_and_last_change(
         < text.index("Pièces annexes")
     )
     assert "En cours" in text
-    assert "À rédiger" in text
+    assert "À faire" in text
     assert "/ 2 000" in text
     assert "rempli par l'application" in text
     assert "membres : 2 / 12 rédigées" in text  # partenariats: two partners wrote their part
