@@ -10,6 +10,7 @@ from app.consortia.models import Consortium
 from app.extensions import db
 from app.richtext import sanitize_html, visible_length
 from app.sections.models import RevisionKind, Section, SectionPart, SectionRevision
+from app.sections.states import part_state
 
 
 def active_sections(consortium: Consortium) -> list[Section]:
@@ -38,20 +39,23 @@ def current_texts(consortium: Consortium) -> dict[tuple[int, int | None], str]:
 def section_figures(
     sections: list[Section], texts: dict[tuple[int, int | None], str]
 ) -> tuple[SectionFigures, ...]:
-    """What the checks need to know of each section (limits, status, length of the shared text)."""
-    return tuple(
-        SectionFigures(
-            code=section.code,
-            title=section.title,
-            index=index,
-            scope=section.scope.value,
-            generated=section.generated,
-            max_chars=section.max_chars,
-            shared_length=visible_length(texts.get((section.id, None), "")),
-            status=section.status.value,
+    """What the checks need to know of each section (limits, length and state of the shared text)."""
+    figures = []
+    for index, section in enumerate(sections):
+        length = visible_length(texts.get((section.id, None), ""))
+        figures.append(
+            SectionFigures(
+                code=section.code,
+                title=section.title,
+                index=index,
+                scope=section.scope.value,
+                generated=section.generated,
+                max_chars=section.max_chars,
+                shared_length=length,
+                shared_state=part_state(length, section.status).value,
+            )
         )
-        for index, section in enumerate(sections)
-    )
+    return tuple(figures)
 
 
 def append_revision(

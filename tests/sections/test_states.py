@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.budget.services import consolidation_of
 from app.consortia.models import Consortium, Partner, Role
 from app.coordination import reminders
 from app.dossier.document import build_dossier
@@ -263,3 +264,16 @@ def test_every_page_shows_the_same_state_for_the_same_part(
             assert key not in dossier
         else:
             assert dossier[key] == LABELS[state].lower(), key
+
+
+def test_the_checks_say_a_shared_text_is_not_started_only_while_it_has_no_text() -> None:
+    consortium = make_consortium(2)
+    _section(consortium, SHARED).status = SectionStatus.TODO  # written, status never moved
+    _section(consortium, SHARED_EMPTY).status = SectionStatus.IN_PROGRESS  # said under way, still empty
+    db.session.commit()
+
+    warnings = [finding.message for finding in consolidation_of(consortium).consolidation.warnings]
+
+    not_started = [message for message in warnings if "n'est pas encore commencé" in message]
+    assert not any(f"« {_section(consortium, SHARED).title} »" in message for message in not_started)
+    assert any(f"« {_section(consortium, SHARED_EMPTY).title} »" in message for message in not_started)
