@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 from app.auth.models import User
 from app.consortia.models import PARTNER_ROLES, Consortium, Invitation, Partner, Role, RoleGrant
 from app.extensions import db
-from app.sections.models import SectionPart
+from app.sections.models import SectionPart, SectionStatus
 
 
 def grant_of(user: User, consortium: Consortium) -> RoleGrant | None:
@@ -102,6 +102,18 @@ def can_edit_section_part(user: User, part: SectionPart) -> bool:
             Role.CONTRIBUTOR,
         )
     )
+
+
+def can_set_part_status(user: User, part: SectionPart, status: SectionStatus) -> bool:
+    """Writers move their text along; only the coordination validates or takes a validation back.
+
+    `part` may be unsaved (nobody has written it yet); the shared part's status is its section's.
+    """
+    section = part.section
+    current = section.status if part.partner_id is None else part.status
+    if SectionStatus.VALIDATED in (status, current):
+        return can_manage_consortium(user, section.consortium)
+    return can_edit_section_part(user, part)
 
 
 def can_open_consortium(user: User) -> bool:

@@ -113,7 +113,7 @@ class SectionFigures:
     generated: bool
     max_chars: int | None
     shared_length: int  # visible characters of the shared text
-    status: str  # todo | in_progress | in_review | validated
+    shared_state: str  # empty | written | to_review | validated (app.sections.states)
 
 
 @dataclass(frozen=True)
@@ -594,7 +594,7 @@ def _section_findings(sections: Iterable[SectionFigures]) -> Iterator[Finding]:
                 ),
                 f"sections[{section.index}].content",
             )
-        if not section.generated and section.status == "todo":
+        if not section.generated and section.shared_state == "empty":
             yield _warning(
                 "section_todo",
                 _("Chapitre « %(title)s » : le texte commun n'est pas encore commencé.", title=section.title),

@@ -29,6 +29,7 @@ from app.consortia.models import Consortium, ConsortiumStatus, Partner, PartnerS
 from app.extensions import db
 from app.richtext import visible_length
 from app.sections.models import Section
+from app.sections.states import part_state
 from app.templating import paris_today
 
 T = TypeVar("T")
@@ -168,17 +169,20 @@ def load(consortium: Consortium, sections: Sequence[calc.SectionFigures] = ()) -
 def section_figures(
     sections: list[Section], texts: dict[tuple[int, int | None], str]
 ) -> tuple[calc.SectionFigures, ...]:
-    """What the checks need to know of each section (limits, status, length of the shared text)."""
-    return tuple(
-        calc.SectionFigures(
-            code=section.code,
-            title=section.title,
-            index=index,
-            scope=section.scope.value,
-            generated=section.generated,
-            max_chars=section.max_chars,
-            shared_length=visible_length(texts.get((section.id, None), "")),
-            status=section.status.value,
+    """What the checks need to know of each section (limits, length and state of the shared text)."""
+    figures = []
+    for index, section in enumerate(sections):
+        length = visible_length(texts.get((section.id, None), ""))
+        figures.append(
+            calc.SectionFigures(
+                code=section.code,
+                title=section.title,
+                index=index,
+                scope=section.scope.value,
+                generated=section.generated,
+                max_chars=section.max_chars,
+                shared_length=length,
+                shared_state=part_state(length, section.status).value,
+            )
         )
-        for index, section in enumerate(sections)
-    )
+    return tuple(figures)

@@ -1,7 +1,8 @@
 """What each active partner still owes: texts, budget, indicators, sign-off, annexes, as plain values.
 
 A constant number of queries whatever the number of partners: the figures are loaded once for the
-whole consortium (app/budget/figures), sections and parts in two queries, annexes in two.
+whole consortium (app/budget/figures), sections and parts in two queries, annexes in two. A text's
+state is the one the writing pages show (app/sections/states).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from app.budget.models import WHOLE_PROJECT
 from app.consortia.models import Consortium, Partner
 from app.extensions import db
 from app.mail.services import public_link
-from app.sections.models import Section, SectionPart, SectionStatus
+from app.sections.models import Section
+from app.sections.states import PART_STATE_LABELS, PartState, part_facts, state_of
 
 PARTNER_TEXT = "partner_text"
 SHARED_TEXT = "shared_text"
@@ -54,11 +56,12 @@ STATE_LABELS = {
     VOID: "Caduque",
 }
 
-_SECTION_STATES = {
-    SectionStatus.TODO: MISSING,
-    SectionStatus.IN_PROGRESS: IN_PROGRESS,
-    SectionStatus.IN_REVIEW: TO_REVIEW,
-    SectionStatus.VALIDATED: DONE,
+# A text's state on the board: the writing pages' own, in the board's terms.
+_TEXT_STATES = {
+    PartState.EMPTY: MISSING,
+    PartState.WRITTEN: IN_PROGRESS,
+    PartState.TO_REVIEW: TO_REVIEW,
+    PartState.VALIDATED: DONE,
 }
 
 
@@ -80,6 +83,8 @@ class OwedItem:
     label: str
     state: str
     url: str
+    # A text says where it stands in the writing pages' words (« Validé » rather than « Fait »).
+    state_text: str = ""
 
     @property
     def done(self) -> bool:
@@ -87,7 +92,7 @@ class OwedItem:
 
     @property
     def state_label(self) -> str:
-        return STATE_LABELS[self.state]
+        return self.state_text or STATE_LABELS[self.state]
 
     def as_log(self) -> dict[str, Any]:
         """How a reminder's log keeps the item."""
@@ -148,16 +153,6 @@ def _link(endpoint: str, absolute: bool, anchor: str | None = None, **values: An
     return url_for(endpoint, _anchor=anchor, **values)
 
 
-def _part_state(part: SectionPart | None) -> str:
-    if part is None:
-        return MISSING
-    if part.status == SectionStatus.VALIDATED:
-        return DONE
-    if part.head_revision_id is None:
-        return MISSING
-    return _SECTION_STATES[part.status]
-
-
 def _budget_state(totals: calc.PartnerTotals, plain: calc.PartnerFigures) -> str:
     entered = any(any(year.values()) for year in (*plain.expenses.values(), *plain.resources.values()))
     if not entered:
@@ -212,15 +207,7 @@ def owed_of(
     )
     partner_sections = [s for s in sections if s.scope.has_partner_parts]
     shared_sections = [s for s in sections if s.scope.has_shared_part and s.writer_partner_id is not None]
-    parts: dict[tuple[int, int], SectionPart] = {}
-    if partner_sections:
-        for part in db.session.scalars(
-            select(SectionPart).where(
-                SectionPart.section_id.in_([s.id for s in partner_sections]),
-                SectionPart.partner_id.is_not(None),
-            )
-        ):
-            parts[(part.section_id, part.partner_id or 0)] = part
+    facts = part_facts(consortium, partner_ids=only)
     required_kinds = annexes.required_kinds(consortium.id)
     provided: set[tuple[int, AnnexKind]] = set()
     if required_kinds:
@@ -263,25 +250,29 @@ def owed_of(
     for partner, plain, totals in partners:
         items: list[OwedItem] = []
         for section in partner_sections:
+            state = state_of(facts, section, partner.id)
             items.append(
                 OwedItem(
                     f"part:{section.code}",
                     PARTNER_TEXT,
                     f"Texte « {section.title} »",
-                    _part_state(parts.get((section.id, partner.id))),
+                    _TEXT_STATES[state],
                     _link("sections.edit", absolute, f"membre-{partner.id}", slug=slug, code=section.code),
+                    PART_STATE_LABELS[state],
                 )
             )
         for section in shared_sections:
             if section.writer_partner_id != partner.id:
                 continue
+            state = state_of(facts, section, None)
             items.append(
                 OwedItem(
                     f"shared:{section.code}",
                     SHARED_TEXT,
                     f"Texte commun « {section.title} » (rédaction principale)",
-                    _SECTION_STATES[section.status],
+                    _TEXT_STATES[state],
                     _link("sections.edit", absolute, "commun", slug=slug, code=section.code),
+                    PART_STATE_LABELS[state],
                 )
             )
         items.append(

@@ -34,7 +34,8 @@ from app.members import map as members_map
 from app.members.services import map_of
 from app.money import format_eur, format_share
 from app.sections import services as sections_service
-from app.sections.models import SECTION_STATUS_LABELS, Section, SectionPart, SectionStatus
+from app.sections.models import Section
+from app.sections.states import PART_STATE_LABELS, PartState, part_facts, state_of
 from app.templating import french_date, french_datetime, french_decimal, french_integer
 
 # Bump whenever the print template or its stylesheet changes what a dossier looks like: renders
@@ -564,30 +565,32 @@ def _annexes(
 def _sections_not_validated(
     sections: Sequence[Section], active: Sequence[Partner], consortium: Consortium
 ) -> tuple[str, ...]:
-    """Written chapters whose shared text or partners' parts are not « Validé », one line per chapter."""
-    parts = db.session.execute(
-        select(SectionPart.section_id, SectionPart.partner_id, SectionPart.status)
-        .join(Section, Section.id == SectionPart.section_id)
-        .where(Section.consortium_id == consortium.id, SectionPart.partner_id.is_not(None))
-    )
-    part_status = {(section_id, partner_id): status for section_id, partner_id, status in parts}
+    """Written chapters whose shared text or partners' parts are not « Validé », one line per chapter.
+
+    Each part not validated is named with where it stands, as the writing pages and the board say.
+    """
+    facts = part_facts(consortium)
     result = []
     for section in sections:
         if section.generated:
             continue
         pieces = []
-        if section.scope.has_shared_part and section.status != SectionStatus.VALIDATED:
-            pieces.append(f"texte commun {SECTION_STATUS_LABELS[section.status].lower()}")
+        if section.scope.has_shared_part:
+            shared = state_of(facts, section, None)
+            if shared is not PartState.VALIDATED:
+                pieces.append(f"texte commun {PART_STATE_LABELS[shared].lower()}")
         if section.scope.has_partner_parts:
-            pending = [
-                p.name
-                for p in active
-                if part_status.get((section.id, p.id), SectionStatus.TODO) != SectionStatus.VALIDATED
-            ]
-            if len(pending) == len(active) and pending:
-                pieces.append("aucune partie des membres validée")
-            elif pending:
-                pieces.append("parties non validées : " + ", ".join(pending))
+            pending: dict[PartState, list[str]] = {}
+            for partner in active:
+                state = state_of(facts, section, partner.id)
+                if state is not PartState.VALIDATED:
+                    pending.setdefault(state, []).append(partner.name)
+            for state in PartState:
+                names = pending.get(state)
+                if not names:
+                    continue
+                who = "tous les membres" if len(names) == len(active) else ", ".join(names)
+                pieces.append(f"parties {PART_STATE_LABELS[state].lower()} : {who}")
         if pieces:
             result.append(f"« {section.title} » : " + " ; ".join(pieces) + ".")
     return tuple(french_spacing(line) for line in result)

@@ -12,7 +12,6 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit import EventKind, record_event
@@ -24,10 +23,14 @@ from app.extensions import db
 from app.mail.services import public_link
 from app.notifications.models import NotificationKind
 from app.notifications.services import notify
-from app.permissions import can_edit_section_part, can_manage_consortium, can_view_consortium
+from app.permissions import (
+    can_edit_section_part,
+    can_manage_consortium,
+    can_set_part_status,
+    can_view_consortium,
+)
 from app.richtext import html_to_text, visible_length
 from app.sections.models import (
-    SECTION_STATUS_LABELS,
     EditingPresence,
     Section,
     SectionComment,
@@ -35,16 +38,19 @@ from app.sections.models import (
     SectionRevision,
     SectionStatus,
 )
+from app.sections.states import (
+    PART_STATE_LABELS,
+    PartFacts,
+    PartState,
+    part_facts,
+    part_state,
+    section_state,
+    state_of,
+)
 from app.templating import PARIS
 
 # A heartbeat comes every 30 seconds; two missed ones and the person is no longer shown.
 PRESENCE_EXPIRY = timedelta(minutes=2)
-STATUS_ORDER = (
-    SectionStatus.TODO,
-    SectionStatus.IN_PROGRESS,
-    SectionStatus.IN_REVIEW,
-    SectionStatus.VALIDATED,
-)
 
 
 @dataclass(frozen=True)
@@ -53,8 +59,7 @@ class SectionRow:
 
     code: str
     title: str
-    status: SectionStatus
-    status_label: str
+    state: PartState
     generated: bool
     writer: str | None
     due_date: date | None
@@ -69,13 +74,18 @@ class SectionRow:
     open_comments: int
 
     @property
+    def state_label(self) -> str:
+        """Where the chapter stands, in French (all its parts together)."""
+        return PART_STATE_LABELS[self.state]
+
+    @property
     def over_limit(self) -> bool:
         """The shared text is longer than the section allows."""
         return self.max_chars is not None and (self.shared_length or 0) > self.max_chars
 
 
 def section_summary(consortium: Consortium) -> list[SectionRow]:
-    """Every non-archived section with status, writer, length, last change and open comments (5 queries)."""
+    """Every non-archived section with state, writer, length, last change and open comments (5 queries)."""
     sections = list(
         db.session.scalars(
             select(Section)
@@ -87,16 +97,8 @@ def section_summary(consortium: Consortium) -> list[SectionRow]:
         partner.id: partner
         for partner in db.session.scalars(select(Partner).where(Partner.consortium_id == consortium.id))
     }
-    active_ids = {pid for pid, partner in partners.items() if partner.status == PartnerStatus.ACTIVE}
-    head = aliased(SectionRevision)
-    author = aliased(User)
-    part_rows = db.session.execute(
-        select(SectionPart.section_id, SectionPart.partner_id, head.content, head.created_at, author.name)
-        .join(Section, Section.id == SectionPart.section_id)
-        .join(head, head.id == SectionPart.head_revision_id)
-        .outerjoin(author, author.id == head.author_id)
-        .where(Section.consortium_id == consortium.id)
-    ).all()
+    active_ids = [pid for pid, partner in partners.items() if partner.status == PartnerStatus.ACTIVE]
+    facts = part_facts(consortium)
     comment_counts = dict(
         db.session.execute(
             select(SectionPart.section_id, func.count(SectionComment.id))
@@ -110,43 +112,46 @@ def section_summary(consortium: Consortium) -> list[SectionRow]:
             .group_by(SectionPart.section_id)
         ).all()
     )
-    writer_ids = {section.writer_user_id for section in sections if section.writer_user_id}
-    writer_names = (
-        dict(db.session.execute(select(User.id, User.name).where(User.id.in_(writer_ids))).all())
-        if writer_ids
-        else {}
+    names = _names(
+        {section.writer_user_id for section in sections if section.writer_user_id}
+        | {fact.author_id for fact in facts.values() if fact.author_id}
     )
-    by_section: dict[int, list[tuple[int | None, str, datetime, str | None]]] = {}
-    for section_id, partner_id, content, created_at, author_name in part_rows:
-        by_section.setdefault(section_id, []).append((partner_id, content, created_at, author_name))
+    by_section: dict[int, list[PartFacts]] = {}
+    for fact in facts.values():
+        by_section.setdefault(fact.section_id, []).append(fact)
     rows = []
     for section in sections:
-        parts = by_section.get(section.id, [])
-        shared = next((p for p in parts if p[0] is None), None)
-        partner_parts = [p for p in parts if p[0] in active_ids and visible_length(p[1])]
+        shared = facts.get((section.id, None))
+        partner_ids = active_ids if section.scope.has_partner_parts else []
+        partner_states = [state_of(facts, section, pid) for pid in partner_ids]
+        states = [*partner_states]
+        if section.scope.has_shared_part:
+            states.append(state_of(facts, section, None))
         per_partner = section.max_chars_per_partner
-        last = max(parts, key=lambda p: p[2], default=None)
+        lengths = [facts[(section.id, pid)].length for pid in partner_ids if (section.id, pid) in facts]
+        last = max(
+            (fact for fact in by_section.get(section.id, []) if fact.changed_at is not None),
+            key=lambda fact: fact.changed_at or datetime.min,
+            default=None,
+        )
         rows.append(
             SectionRow(
                 code=section.code,
                 title=section.title,
-                status=section.status,
-                status_label=SECTION_STATUS_LABELS[section.status],
+                state=section_state(states),
                 generated=section.generated,
-                writer=_writer_label(section, partners, writer_names),
+                writer=_writer_label(section, partners, names),
                 due_date=section.due_date,
-                shared_length=visible_length(shared[1])
-                if shared
-                else (0 if section.scope.has_shared_part else None),
+                shared_length=shared.length if shared else (0 if section.scope.has_shared_part else None),
                 max_chars=section.max_chars,
-                partner_parts_written=len(partner_parts),
-                partner_parts_total=len(active_ids) if section.scope.has_partner_parts else 0,
+                partner_parts_written=sum(1 for state in partner_states if state is not PartState.EMPTY),
+                partner_parts_total=len(partner_ids),
                 partner_parts_over=sum(
-                    1 for p in partner_parts if per_partner is not None and visible_length(p[1]) > per_partner
+                    1 for length in lengths if per_partner is not None and length > per_partner
                 ),
                 max_chars_per_partner=per_partner,
-                last_change_at=last[2] if last else None,
-                last_change_by=last[3] if last else None,
+                last_change_at=last.changed_at if last else None,
+                last_change_by=names.get(last.author_id) if last and last.author_id else None,
                 open_comments=comment_counts.get(section.id, 0),
             )
         )
@@ -198,6 +203,10 @@ def part_for(section: Section, partner_id: int | None) -> SectionPart:
     part = find_part(section, partner_id)
     if part is not None:
         return part
+    return _unsaved_part(section, partner_id)
+
+
+def _unsaved_part(section: Section, partner_id: int | None) -> SectionPart:
     part = SectionPart(section_id=section.id, partner_id=partner_id, version=0, status=SectionStatus.TODO)
     # Without a backref event: the section's `parts` collection must not pick up this transient part.
     set_committed_value(part, "section", section)
@@ -234,10 +243,13 @@ class PartView:
     limit: int | None
     can_edit: bool
     status: SectionStatus
+    state: PartState
     last_change_at: datetime | None
     last_change_by: str | None
     editors: list[tuple[str, datetime]] = field(default_factory=list)
     comments: list[SectionComment] = field(default_factory=list)
+    # The statuses this person may move the text to, each changing where it stands.
+    next_statuses: tuple[SectionStatus, ...] = ()
 
     @property
     def key(self) -> str:
@@ -250,9 +262,9 @@ class PartView:
         return self.limit is not None and self.length > self.limit
 
     @property
-    def status_label(self) -> str:
-        """The status in French."""
-        return SECTION_STATUS_LABELS[self.status]
+    def state_label(self) -> str:
+        """Where the text stands, in French."""
+        return PART_STATE_LABELS[self.state]
 
     @property
     def editor_lines(self) -> list[str]:
@@ -308,9 +320,11 @@ def writing_page(section: Section, user: User) -> list[PartView]:
     views = []
     for partner in targets:
         partner_id = partner.id if partner else None
-        part = stored.get(partner_id) or part_for(section, partner_id)
+        part = stored.get(partner_id) or _unsaved_part(section, partner_id)
         head = heads.get(part.id) if part.id else None
         content = head.content if head else ""
+        status = section.status if partner is None else part.status
+        length = visible_length(content)
         views.append(
             PartView(
                 part=part,
@@ -318,17 +332,33 @@ def writing_page(section: Section, user: User) -> list[PartView]:
                 label=_("Texte commun") if partner is None else partner.name,
                 content=content,
                 revision=part.version,
-                length=visible_length(content),
+                length=length,
                 limit=section.max_chars if partner is None else section.max_chars_per_partner,
                 can_edit=can_edit_section_part(user, part),
-                status=section.status if partner is None else part.status,
+                status=status,
+                state=part_state(length, status),
                 last_change_at=head.created_at if head else None,
                 last_change_by=authors.get(head.author_id) if head and head.author_id else None,
                 editors=presence.get(part.id, []) if part.id else [],
                 comments=comments.get(part.id, []) if part.id else [],
+                next_statuses=_moves(user, part, status, length),
             )
         )
     return views
+
+
+# « À rédiger » and « En cours » both leave a text being written: only the second is offered.
+_MOVES = (SectionStatus.IN_PROGRESS, SectionStatus.IN_REVIEW, SectionStatus.VALIDATED)
+
+
+def _moves(user: User, part: SectionPart, status: SectionStatus, length: int) -> tuple[SectionStatus, ...]:
+    """The statuses this person may give the text that change where it stands."""
+    current = part_state(length, status)
+    return tuple(
+        value
+        for value in _MOVES
+        if part_state(length, value) is not current and can_set_part_status(user, part, value)
+    )
 
 
 def _names(user_ids: set[int]) -> dict[int, str]:
@@ -409,28 +439,24 @@ def leave(section: Section, partner_id: int | None, *, by: User) -> None:
         db.session.flush()
 
 
-def can_set_status(user: User, section: Section, partner_id: int | None, status: SectionStatus) -> bool:
-    """Writers move their text along; only the coordination validates or takes a validation back."""
-    part = part_for(section, partner_id)
-    current = section.status if partner_id is None else part.status
-    if SectionStatus.VALIDATED in (status, current):
-        return can_manage_consortium(user, section.consortium)
-    return can_edit_section_part(user, part)
+def set_status(
+    section: Section, partner_id: int | None, status: SectionStatus, *, by: User
+) -> PartState | None:
+    """Change the status of the shared text (the section's) or of a partner's part.
 
-
-def set_status(section: Section, partner_id: int | None, status: SectionStatus, *, by: User) -> bool:
-    """Change the status of the shared text (the section's) or of a partner's part; False if unchanged."""
-    if not can_set_status(by, section, partner_id, status):
+    Returns where the text now stands, or None if its status was already this one.
+    """
+    if not can_set_part_status(by, part_for(section, partner_id), status):
         if status == SectionStatus.VALIDATED:
             raise NotAllowed(_("Seule la coordination valide une section."))
         raise NotAllowed(_("Vous ne pouvez pas changer le statut de ce texte."))
     part = ensure_part(section, partner_id)
     current = section.status if partner_id is None else part.status
     if status == current:
-        return False
+        return None
+    head = db.session.get(SectionRevision, part.head_revision_id) if part.head_revision_id else None
+    length = visible_length(head.content) if head else 0
     if status in (SectionStatus.IN_REVIEW, SectionStatus.VALIDATED):
-        head = db.session.get(SectionRevision, part.head_revision_id) if part.head_revision_id else None
-        length = visible_length(head.content) if head else 0
         limit = section.max_chars if partner_id is None else section.max_chars_per_partner
         if limit is not None and length > limit:
             raise Invalid(
@@ -454,15 +480,15 @@ def set_status(section: Section, partner_id: int | None, status: SectionStatus, 
         old=current.value,
         new=status.value,
     )
-    _notify_status(section, part, current, status, by)
+    old_state, new_state = part_state(length, current), part_state(length, status)
+    if new_state is not old_state:
+        _notify_status(section, part, old_state, new_state, by)
     db.session.flush()
-    return True
+    return new_state
 
 
-def _notify_status(
-    section: Section, part: SectionPart, old: SectionStatus, new: SectionStatus, by: User
-) -> None:
-    """The text's writers hear that its status changed (not the person who changed it)."""
+def _notify_status(section: Section, part: SectionPart, old: PartState, new: PartState, by: User) -> None:
+    """The text's writers hear where it now stands (not the person who moved it)."""
     link = public_link("sections.edit", slug=section.consortium.slug, code=section.code)
     for writer in writers_of(section, part):
         if writer.id == by.id:
@@ -470,13 +496,13 @@ def _notify_status(
         notify(
             writer,
             NotificationKind.STATUS_CHANGED,
-            subject=_("« %(title)s » : %(status)s", title=section.title, status=SECTION_STATUS_LABELS[new]),
+            subject=_("« %(title)s » : %(status)s", title=section.title, status=PART_STATE_LABELS[new]),
             template="section_status_changed",
             consortium=section.consortium,
             section=section,
             partner=part.partner,
-            old=SECTION_STATUS_LABELS[old],
-            new=SECTION_STATUS_LABELS[new],
+            old=PART_STATE_LABELS[old],
+            new=PART_STATE_LABELS[new],
             by=by,
             link=link,
         )

@@ -18,7 +18,8 @@ from app.extensions import db
 from app.permissions import can_edit_section_part, can_manage_consortium
 from app.sections import comments, editing
 from app.sections.editing_forms import CommentForm, TextForm, WriterForm
-from app.sections.models import SECTION_STATUS_LABELS, Section, SectionStatus
+from app.sections.models import Section, SectionStatus
+from app.sections.states import PART_STATE_LABELS, section_state
 from app.security import checks_csrf_in_form
 
 bp = Blueprint("sections", __name__)
@@ -93,11 +94,8 @@ def _render_edit(
         comment_form=comment_form,
         typed=typed or {},
         mention_choices=comments.mention_choices(section),
-        status_labels=SECTION_STATUS_LABELS,
-        statuses=editing.STATUS_ORDER,
-        can_set_status=lambda partner_id, value: editing.can_set_status(
-            current_user, section, partner_id, value
-        ),
+        section_state=section_state(pv.state for pv in parts),
+        state_labels=PART_STATE_LABELS,
         can_resolve=lambda comment: comments.can_resolve(current_user, comment),
         history_endpoint=next(
             (name for name in HISTORY_ENDPOINTS if name in current_app.view_functions), None
@@ -196,7 +194,7 @@ def set_status(slug: str, code: str) -> ResponseReturnValue:
         flash(_("Choisissez un statut de la liste."), "danger")
         return _back(section, partner)
     try:
-        changed = editing.set_status(section, partner.id if partner else None, status, by=current_user)
+        state = editing.set_status(section, partner.id if partner else None, status, by=current_user)
     except DomainError as error:
         db.session.rollback()
         if error.status_code == 403:
@@ -204,8 +202,8 @@ def set_status(slug: str, code: str) -> ResponseReturnValue:
         flash(str(error), "danger")
         return _back(section, partner)
     db.session.commit()
-    if changed:
-        flash(_("Statut : « %(label)s ».", label=SECTION_STATUS_LABELS[status]), "success")
+    if state is not None:
+        flash(_("Statut : « %(label)s ».", label=PART_STATE_LABELS[state]), "success")
     return _back(section, partner)
 
 

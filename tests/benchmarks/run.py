@@ -1,9 +1,11 @@
 """Benchmarks (`make bench`): how the main pages and computations grow with the number of partners,
 and the budget benchmark: consolidating 30 partners × 4 years costs under 5 % of rendering their overview,
-whose number of queries stays the same from 3 to 30 partners; and the dossier benchmark: exporting the
+whose number of queries stays the same from 3 to 30 partners; the section page, whose number of queries
+stays the same from 3 to 60 partners; and the dossier benchmark: exporting the
 demo dossier (build + HTML + bounded render) costs at most 15 % more than WeasyPrint alone on the same
 final HTML, for the demo consortium and the same ×2 and ×4 in partners, and grows at most linearly.
-`python -m tests.benchmarks.run dossier` runs the dossier benchmark alone.
+`python -m tests.benchmarks.run dossier` runs the dossier benchmark alone, `... run sections` the section
+page's alone.
 
 Measured in one run on a throw-away SQLite database, best of several repetitions, and reported as
 ratios so that a noisy machine still gives comparable figures.
@@ -42,6 +44,8 @@ SIZES = (12, 24, 48)
 REPEAT = 7
 BUDGET_PARTNERS = 30
 QUERY_SIZES = (3, 30)
+SECTION_QUERY_SIZES = (3, 30, 60)
+SECTION_CODE = "diagnostic"  # a shared text and one part per partner
 MAX_CONSOLIDATION_SHARE = 0.05
 DOSSIER_SCALES = (1, 2, 4)  # the demo consortium's partners, ×1, ×2, ×4
 DOSSIER_REPEAT = 2  # each render takes seconds: best of two, ours and WeasyPrint's alternated
@@ -114,6 +118,29 @@ def budget_benchmark(app: Flask) -> tuple[bool, list[str]]:
         + (" (constant)" if constant else " (NON CONSTANT)")
     )
     return share < MAX_CONSOLIDATION_SHARE and constant and years == 4, lines
+
+
+def section_page_benchmark(app: Flask) -> tuple[bool, list[str]]:
+    """The queries of one section's writing page (shared text and one part per partner), as coordinator."""
+    clients = {}
+    with app.app_context():
+        for size in SECTION_QUERY_SIZES:
+            consortium = make_consortium(size, slug=f"redaction-{size}")
+            user = make_member(consortium, Role.COORDINATOR, "urtie-idf", email=f"redaction{size}@exemple.fr")
+            db.session.commit()
+            clients[size] = (consortium.slug, app.test_client(), user.email)
+    counts = {}
+    for size, (slug, client, email) in clients.items():
+        login(client, email)
+        counts[size] = queries_of(app, partial(client.get, f"/consortia/{slug}/redaction/{SECTION_CODE}"))
+    constant = len(set(counts.values())) == 1
+    lines = [
+        "",
+        "Page d'une section (texte commun et une partie par partenaire) : requêtes SQL "
+        + ", ".join(f"{n} pour {size} partenaires" for size, n in counts.items())
+        + (" (constant)" if constant else " (NON CONSTANT)"),
+    ]
+    return constant, lines
 
 
 def balanced(data: dict[str, Any]) -> ExchangeDocument:
@@ -203,6 +230,11 @@ def main() -> int:
             dossier_ok, dossier_lines = dossier_benchmark(_bench_app(folder))
         print("\n".join(dossier_lines))
         return 0 if dossier_ok else 1
+    if sys.argv[1:] == ["sections"]:
+        with tempfile.TemporaryDirectory() as folder:
+            section_ok, section_lines = section_page_benchmark(_bench_app(folder))
+        print("\n".join(section_lines))
+        return 0 if section_ok else 1
     with tempfile.TemporaryDirectory() as folder:
         app = _bench_app(folder)
         setups = []
@@ -226,6 +258,7 @@ def main() -> int:
                 )
             )
         budget_ok, budget_lines = budget_benchmark(app)
+        section_ok, section_lines = section_page_benchmark(app)
         dossier_ok, dossier_lines = dossier_benchmark(app)
     base = rows[0]
     print(
@@ -246,8 +279,9 @@ def main() -> int:
     )
     print(f"croissance la plus forte rapportée au nombre de partenaires : {worst:.2f} (limite 1,25)")
     print("\n".join(budget_lines))
+    print("\n".join(section_lines))
     print("\n".join(dossier_lines))
-    return 0 if worst <= 1.25 and budget_ok and dossier_ok else 1
+    return 0 if worst <= 1.25 and budget_ok and section_ok and dossier_ok else 1
 
 
 if __name__ == "__main__":

@@ -115,7 +115,7 @@ def make_section(index: int = 0, **changes: Any) -> SectionFigures:
         generated=False,
         max_chars=2000,
         shared_length=1500,
-        status="in_progress",
+        shared_state="written",
     )
     return replace(section, **changes)
 
@@ -782,13 +782,13 @@ def test_section_over_limit_gives_length_limit_and_path() -> None:
 @pytest.mark.parametrize(
     ("changes", "todo"),
     [
-        ({"status": "todo"}, True),
-        ({"status": "todo", "scope": "shared_and_per_partner"}, True),
-        ({"status": "todo", "scope": "per_partner"}, False),
-        ({"status": "todo", "generated": True}, False),
-        ({"status": "in_progress"}, False),
-        ({"status": "in_review"}, False),
-        ({"status": "validated"}, False),
+        ({"shared_state": "empty", "shared_length": 0}, True),
+        ({"shared_state": "empty", "shared_length": 0, "scope": "shared_and_per_partner"}, True),
+        ({"shared_state": "empty", "shared_length": 0, "scope": "per_partner"}, False),
+        ({"shared_state": "empty", "shared_length": 0, "generated": True}, False),
+        ({"shared_state": "written"}, False),
+        ({"shared_state": "to_review"}, False),
+        ({"shared_state": "validated"}, False),
     ],
 )
 def test_section_todo(changes: dict[str, Any], todo: bool) -> None:
@@ -797,7 +797,7 @@ def test_section_todo(changes: dict[str, Any], todo: bool) -> None:
 
 
 def test_section_todo_points_at_the_status() -> None:
-    result = consolidate(make_consortium(sections=(make_section(5, status="todo"),)))
+    result = consolidate(make_consortium(sections=(make_section(5, shared_state="empty", shared_length=0),)))
     finding = only(result.warnings, "section_todo")
     assert finding.path == "sections[5].status"
     assert (
@@ -835,7 +835,10 @@ def test_findings_come_consortium_first_then_partners_in_order_then_sections() -
         first,
         second,
         project_end=date(2023, 1, 1),
-        sections=(make_section(0, status="todo", shared_length=3000),),
+        sections=(
+            make_section(0, shared_length=3000),
+            make_section(1, shared_state="empty", shared_length=0),
+        ),
     )
     result = consolidate(figures)
     assert [(finding.code, finding.partner, finding.year) for finding in result.errors] == [
@@ -960,6 +963,11 @@ def figures_from_document(document: dict[str, Any]) -> ConsortiumFigures:
     def visible_length(content: str | None) -> int:
         return len(html.unescape(re.sub(r"<[^>]*>", "", content or "")))
 
+    def shared_state(section: dict[str, Any]) -> str:
+        # Reviewed or validated when someone said so, else written as soon as it has text.
+        steps = {"in_review": "to_review", "validated": "validated"}
+        return steps.get(section["status"]) or ("written" if visible_length(section["content"]) else "empty")
+
     share_range = rules.get("main_funder_share_range")
     return ConsortiumFigures(
         rules=CallRules(
@@ -1012,7 +1020,7 @@ def figures_from_document(document: dict[str, Any]) -> ConsortiumFigures:
                 generated=s["generated"],
                 max_chars=s["max_chars"],
                 shared_length=visible_length(s["content"]),
-                status=s["status"],
+                shared_state=shared_state(s),
             )
             for index, s in enumerate(document["sections"])
         ),

@@ -43,7 +43,7 @@ def test_withdrawn_partner_owes_nothing() -> None:
     assert partner.code not in {row.code for row in owed_of(consortium).partners}
 
 
-def test_partner_text_state_follows_the_part_status() -> None:
+def test_partner_text_state_follows_its_text_and_status() -> None:
     consortium = make_consortium(2)
     partner = consortium.partners[1]
     section = db.session.scalar(
@@ -52,8 +52,10 @@ def test_partner_text_state_follows_the_part_status() -> None:
     part = db.session.scalar(
         select(SectionPart).where(SectionPart.section_id == section.id, SectionPart.partner_id == partner.id)
     )
+    assert part.head_revision_id is not None  # the demo partner has written its part
+    # A written text is under way whatever its status says, until proposed for review or validated.
     expected = {
-        SectionStatus.TODO: "missing",
+        SectionStatus.TODO: "in_progress",
         SectionStatus.IN_PROGRESS: "in_progress",
         SectionStatus.IN_REVIEW: "to_review",
         SectionStatus.VALIDATED: "done",
@@ -61,10 +63,10 @@ def test_partner_text_state_follows_the_part_status() -> None:
     for status, state in expected.items():
         part.status = status
         db.session.commit()
-        if part.head_revision_id is None and status is not SectionStatus.VALIDATED:
-            assert _states(consortium, partner.code)["part:role_membre"] == "missing"
-        else:
-            assert _states(consortium, partner.code)["part:role_membre"] == state
+        assert _states(consortium, partner.code)["part:role_membre"] == state
+    db.session.delete(part)
+    db.session.commit()
+    assert _states(consortium, partner.code)["part:role_membre"] == "missing"
 
 
 def test_shared_section_is_owed_by_its_lead_writer_only() -> None:

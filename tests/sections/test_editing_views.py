@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -75,7 +77,7 @@ def test_the_summary_lists_sections_in_order_with_status_length_and_last_change(
         < text.index("Pièces annexes")
     )
     assert "En cours" in text
-    assert "À rédiger" in text
+    assert "À faire" in text
     assert "/ 2 000" in text
     assert "rempli par l'application" in text
     assert "membres : 2 / 12 rédigées" in text  # partenariats: two partners wrote their part
@@ -406,3 +408,37 @@ def test_edits_to_different_paragraphs_are_merged_and_the_user_is_told(
     assert response.status_code == 303
     assert shared_head(demo, "resume")[1] == "<p>Un, modifié.</p><p>Deux.</p><p>Trois, modifié.</p>"
     assert "Vos modifications ont été fusionnées" in text_of(client.get(RESUME))
+
+
+@pytest.mark.parametrize("who", ["coordinator", "director"])
+def test_the_section_page_runs_as_many_queries_for_60_partners_as_for_3(
+    client: FlaskClient, count_queries: Any, who: str
+) -> None:
+    statements: dict[int, list[str]] = {}
+    for partners in (3, 60):
+        consortium = make_consortium(partners, slug=f"{partners}-membres")
+        role = Role.COORDINATOR if who == "coordinator" else Role.DIRECTOR
+        code = consortium.partners[0 if who == "coordinator" else 1].code
+        user = make_member(consortium, role, code, email=f"{who}-{partners}@exemple.fr")
+        member_client = client.application.test_client()
+        login(member_client, user.email)
+        count_queries.statements.clear()
+        response = member_client.get(f"/consortia/{consortium.slug}/redaction/diagnostic")
+        statements[partners] = list(count_queries.statements)
+        source = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert source.count('class="card mb-4 part"') == partners + 1
+        # Each person sees the status buttons their role allows, on every part they may move.
+        buttons = source.count(">Proposer à la relecture</button>")
+        assert buttons == (partners + 1 if who == "coordinator" else 1)
+
+    assert len(statements[60]) == len(statements[3]), _query_summary(statements)
+
+
+def _query_summary(statements: dict[int, list[str]]) -> str:
+    """The statements most repeated in each run, to spot the one run once per partner."""
+    lines = []
+    for partners, run in statements.items():
+        shapes = Counter(" ".join(statement.split())[:90] for statement in run)
+        lines.append(f"{len(run)} requêtes pour {partners} membres : {shapes.most_common(3)}")
+    return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -211,3 +212,28 @@ def test_a_reader_sees_the_texts_but_no_editor_nor_status_button(
     assert "Proposer à la relecture" not in source
     assert ">Valider<" not in source
     assert "Lecture seule" in source
+
+
+def test_the_status_buttons_only_offer_moves_that_change_where_the_text_stands(
+    client: FlaskClient, demo: Consortium, coordinator: User
+) -> None:
+    resume = section(demo, "resume")
+    login(client, coordinator.email)
+
+    def shared_buttons() -> list[str]:
+        source = client.get(PAGE).get_data(as_text=True)
+        card = source.split('id="commun"', 1)[1]
+        actions = card.split('class="d-flex flex-wrap align-items-center gap-2 status-actions">', 1)[1]
+        return re.findall(r"<button [^>]*>([^<]+)</button>", actions.split("<details", 1)[0])
+
+    # Written (whatever « à rédiger » or « en cours » says): propose it for review, or validate it.
+    for status in (SectionStatus.TODO, SectionStatus.IN_PROGRESS):
+        resume.status = status
+        db.session.commit()
+        assert shared_buttons() == ["Proposer à la relecture", "Valider"]
+    resume.status = SectionStatus.IN_REVIEW
+    db.session.commit()
+    assert shared_buttons() == ["Reprendre la rédaction", "Valider"]
+    resume.status = SectionStatus.VALIDATED
+    db.session.commit()
+    assert shared_buttons() == ["Reprendre la rédaction", "Remettre « à relire »"]
