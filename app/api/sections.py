@@ -126,6 +126,8 @@ def save_section(slug: str, code: str) -> ResponseReturnValue:
                 "current_revision": result.conflict.current_revision,
                 "current_content": result.conflict.current_content,
                 "conflict_copy_revision": result.conflict.conflict_copy_revision,
+                "merge_draft": result.conflict.merge_draft,
+                "clashes": result.conflict.clashes,
             }
         ), 409
     return jsonify({"revision": result.revision, "merged": result.merged, "content": result.content})

@@ -137,6 +137,90 @@ def merge_texts(base: str, mine: str, theirs: str) -> MergeResult:
     return merge_blocks(split_blocks(base), split_blocks(mine), split_blocks(theirs))
 
 
+# --- a draft for merging by hand -------------------------------------------------------------
+
+# The marks around each clash of a merge draft. They are paragraphs of plain text, so they survive
+# the sanitiser, the editor and a plain text area alike; a text still holding one is not saved.
+CLASH_MARK = re.compile(r"⟦\s*(?:Conflit|Fin du conflit)\s+\d+[^⟧<]{0,200}⟧")
+
+
+def _mark(text: str) -> str:
+    return f"<p><strong>⟦ {escape(text)} ⟧</strong></p>"
+
+
+@dataclass(frozen=True)
+class MergeDraft:
+    """Both sides' changes merged, and each block both changed given twice between marks."""
+
+    text: str
+    clashes: int
+
+
+def _apply(base: Sequence[str], start: int, end: int, hunks: Sequence[_Hunk]) -> list[str]:
+    """Base blocks [start, end) with one side's changes applied."""
+    out: list[str] = []
+    position = start
+    for hunk in sorted(hunks, key=lambda h: (h.start, h.end)):
+        out.extend(base[position : hunk.start])
+        out.extend(hunk.lines)
+        position = max(position, hunk.end)
+    out.extend(base[position:end])
+    return out
+
+
+def merge_draft(base: str, mine: str, theirs: str) -> MergeDraft:
+    """Where a merge by hand starts: the three-way merge, with the clashing blocks marked.
+
+    Changes that touch different blocks are applied once, as an automatic merge would; where
+    both sides changed the same blocks, the saved version and this writer's follow each other
+    between marks (« ⟦ Conflit 1 : … ⟧ »), for the writer to keep what is right and drop the marks.
+    """
+    base_blocks, my_blocks, their_blocks = split_blocks(base), split_blocks(mine), split_blocks(theirs)
+    plain = merge_blocks(base_blocks, my_blocks, their_blocks)
+    if not plain.conflict:
+        return MergeDraft(plain.text, 0)
+    sides = {"mine": set(_hunks(base_blocks, my_blocks)), "theirs": set(_hunks(base_blocks, their_blocks))}
+    same = sides["mine"] & sides["theirs"]  # the very same change on both sides is made once
+    tagged = sorted(
+        [(hunk, "both") for hunk in same]
+        + [(hunk, side) for side, hunks in sides.items() for hunk in hunks - same],
+        key=lambda item: (item[0].start, item[0].end != item[0].start, item[0].end),
+    )
+    # Hunks that clash, directly or through another, form one group; a group with both sides is a clash.
+    groups: list[list[tuple[_Hunk, str]]] = []
+    for hunk, side in tagged:
+        if groups and any(other_side != side and _clash(hunk, other) for other, other_side in groups[-1]):
+            groups[-1].append((hunk, side))
+        else:
+            groups.append([(hunk, side)])
+    out: list[str] = []
+    position = 0
+    clashes = 0
+    for group in groups:
+        start = min(hunk.start for hunk, _side in group)
+        end = max(hunk.end for hunk, _side in group)
+        out.extend(base_blocks[position:start])
+        if len(group) == 1:
+            out.extend(group[0][0].lines)
+        else:
+            clashes += 1
+            theirs_part = _apply(base_blocks, start, end, [h for h, s in group if s != "mine"])
+            mine_part = _apply(base_blocks, start, end, [h for h, s in group if s != "theirs"])
+            out.append(_mark(f"Conflit {clashes} : version enregistrée par les autres"))
+            out.extend(theirs_part)
+            out.append(_mark(f"Conflit {clashes} : votre version"))
+            out.extend(mine_part)
+            out.append(_mark(f"Fin du conflit {clashes}"))
+        position = max(position, end)
+    out.extend(base_blocks[position:])
+    return MergeDraft("".join(out), clashes)
+
+
+def clash_marks(html: str) -> int:
+    """How many clash marks of a merge draft the text still holds."""
+    return len(CLASH_MARK.findall(html))
+
+
 # --- word-level differences, for the history's comparison ---------------------------------------
 
 # A word keeps its accents, apostrophes and inner hyphens ("aujourd'hui", "peut-être", "l’État");

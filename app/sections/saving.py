@@ -26,7 +26,7 @@ from app.notifications.models import NotificationKind
 from app.notifications.services import notify
 from app.permissions import can_edit_section_part
 from app.richtext import sanitize_html, visible_length
-from app.sections.merge import merge_texts
+from app.sections.merge import clash_marks, merge_draft, merge_texts
 from app.sections.models import RevisionKind, Section, SectionPart, SectionRevision, SectionStatus
 
 # Hard cap on the stored (sanitised) HTML, tags included: beyond it a save is refused. The
@@ -45,6 +45,9 @@ class ConflictInfo:
     current_revision: int
     current_content: str
     conflict_copy_revision: int
+    # Where a merge by hand starts: the three-way merge, the blocks both changed between marks.
+    merge_draft: str = ""
+    clashes: int = 0
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,15 @@ def save_part(
     text = sanitize_html(raw)
     if len(text) > MAX_STORED_CHARS:
         raise Invalid(_too_long())
+    marks = clash_marks(text)
+    if marks:
+        raise Invalid(
+            _(
+                "Le texte contient encore %(count)s marque(s) de conflit « ⟦ … ⟧ » : gardez de chaque "
+                "version ce qui doit rester, supprimez les marques, puis enregistrez la fusion.",
+                count=marks,
+            )
+        )
     part = _part_for_writing(section, partner)
     for _attempt in range(MAX_ATTEMPTS):
         seen, head_id, current = _head(part.id)
@@ -230,12 +242,17 @@ def save_part(
                     continue
                 copy = _append(part, seen + 1, text, RevisionKind.CONFLICT_COPY, base_id=head_id, by=by)
                 _record(section, partner, by, copy, base_revision, current, text)
+                draft = merge_draft(base_text, text, current)
                 return SaveResult(
                     revision=seen + 1,
                     merged=False,
                     content=text,
                     conflict=ConflictInfo(
-                        current_revision=seen + 1, current_content=current, conflict_copy_revision=seen + 1
+                        current_revision=seen + 1,
+                        current_content=current,
+                        conflict_copy_revision=seen + 1,
+                        merge_draft=draft.text,
+                        clashes=draft.clashes,
                     ),
                 )
             kind, new_text = RevisionKind.MERGE, result.text

@@ -231,6 +231,26 @@ def test_a_stale_plain_save_shows_both_versions_and_keeps_mine_as_a_conflict_cop
         select(SectionRevision).where(SectionRevision.kind == RevisionKind.CONFLICT_COPY)
     ).all()
     assert [c.content for c in copies] == ["<p>Ma version à moi, différente.</p>"]
+    # The merge by hand starts from the three-way merge: each version once, between marks.
+    found = re.search(
+        r'<textarea[^>]*id="fusion"[^>]*>(.*?)</textarea>', response.get_data(as_text=True), re.S
+    )
+    assert found is not None
+    draft = html.unescape(found.group(1))
+    assert draft.count("Leur version entièrement réécrite.") == 1
+    assert draft.count("Ma version à moi, différente.") == 1
+    assert "⟦ Conflit 1 : votre version ⟧" in draft
+    assert "supprimez les marques" in text
+
+    # Sent back with its marks, it is refused next to the text, which stays as typed.
+    refused = client.post(
+        RESUME + "/texte",
+        data={"csrf_token": token, "base_revision": str(version + 2), "content": draft},
+    )
+    assert refused.status_code == 422
+    assert "marque(s) de conflit" in text_of(refused)
+    assert "⟦ Conflit 1 : votre version ⟧" in html.unescape(refused.get_data(as_text=True))
+    assert shared_head(demo, "resume")[1] == "<p>Leur version entièrement réécrite.</p>"
 
 
 def test_an_expired_csrf_token_keeps_the_typed_text_on_the_page(

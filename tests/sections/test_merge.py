@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from app.sections.merge import diff_html, merge_blocks, merge_texts, split_blocks, word_diff, word_tokens
+from app.sections.merge import (
+    clash_marks,
+    diff_html,
+    merge_blocks,
+    merge_draft,
+    merge_texts,
+    split_blocks,
+    word_diff,
+    word_tokens,
+)
 
 
 @pytest.mark.parametrize(
@@ -130,3 +139,62 @@ def test_diff_html_escapes_text_and_marks_changes_in_words() -> None:
     assert "<b>" not in html
     assert '<del><span class="visually-hidden">[suppression : </span>b' in html
     assert '<ins><span class="visually-hidden">[ajout : </span>c' in html
+
+
+# --- the draft a merge by hand starts from ----------------------------------------------------
+
+OPENING = "<p>Le PLIE accueille les publics éloignés de l'emploi.</p>"
+
+
+def test_a_merge_draft_holds_each_sides_separate_changes_once_and_marks_the_clash() -> None:
+    base = OPENING + "<p>Deux.</p><p>Trois.</p><p>Quatre.</p>"
+    mine = OPENING + "<p>Deux, selon moi.</p><p>Trois.</p><p>Quatre.</p><p>Ma conclusion.</p>"
+    theirs = OPENING + "<p>Deux, selon eux.</p><p>Trois.</p><p>Quatre, précisé.</p>"
+
+    draft = merge_draft(base, mine, theirs)
+
+    assert draft.clashes == 1
+    assert draft.text.count(OPENING) == 1  # never the two texts one after the other
+    assert draft.text == (
+        OPENING
+        + "<p><strong>⟦ Conflit 1 : version enregistrée par les autres ⟧</strong></p>"
+        + "<p>Deux, selon eux.</p>"
+        + "<p><strong>⟦ Conflit 1 : votre version ⟧</strong></p>"
+        + "<p>Deux, selon moi.</p>"
+        + "<p><strong>⟦ Fin du conflit 1 ⟧</strong></p>"
+        + "<p>Trois.</p><p>Quatre, précisé.</p><p>Ma conclusion.</p>"
+    )
+    assert clash_marks(draft.text) == 3
+
+
+def test_two_insertions_at_the_same_place_are_one_clash_with_both_paragraphs() -> None:
+    mine = OPENING + "<p>La coordination précise.</p>"
+    theirs = OPENING + "<p>Sevran accueille.</p>"
+
+    draft = merge_draft(OPENING, mine, theirs)
+
+    assert draft.clashes == 1
+    assert draft.text.count("La coordination précise.") == 1
+    assert draft.text.count("Sevran accueille.") == 1
+    assert draft.text.index("Sevran accueille.") < draft.text.index("La coordination précise.")
+
+
+def test_changes_clashing_through_each_other_are_one_clash_and_separate_ones_are_numbered() -> None:
+    base = "<p>a</p><p>b</p><p>c</p><p>d</p><p>e</p>"
+    mine = "<p>A</p><p>b</p><p>C1</p><p>d</p><p>E1</p>"
+    theirs = "<p>a</p><p>b</p><p>C2</p><p>d</p><p>E2</p>"
+
+    draft = merge_draft(base, mine, theirs)
+
+    assert draft.clashes == 2
+    assert draft.text.startswith("<p>A</p><p>b</p><p><strong>⟦ Conflit 1 ")  # mine alone, applied once
+    first, second = draft.text.index("⟦ Fin du conflit 1"), draft.text.index("⟦ Conflit 2 ")
+    assert draft.text.index("<p>C2</p>") < draft.text.index("<p>C1</p>") < first < second
+    assert second < draft.text.index("<p>E2</p>") < draft.text.index("<p>E1</p>")
+    assert clash_marks(draft.text) == 6
+
+
+def test_edits_that_merge_give_a_draft_without_marks() -> None:
+    draft = merge_draft("<p>a</p><p>b</p>", "<p>A</p><p>b</p>", "<p>a</p><p>B</p>")
+    assert (draft.text, draft.clashes) == ("<p>A</p><p>B</p>", 0)
+    assert clash_marks("<p>Un crochet ⟦ ordinaire ⟧ n'est pas une marque.</p>") == 0

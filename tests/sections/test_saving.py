@@ -112,6 +112,26 @@ def test_stale_save_of_the_same_paragraph_is_kept_as_a_conflict_copy(
     copy = revisions(found)[-1]
     assert (copy.number, copy.kind, copy.content) == (3, RevisionKind.CONFLICT_COPY, "<p>un ?</p><p>deux</p>")
     assert head_text(found) == "<p>un !</p><p>deux</p>"  # the copy is not the current text
+    # The merge by hand starts from both versions of the clashing paragraph, the rest once.
+    assert result.conflict.clashes == 1
+    assert result.conflict.merge_draft.count("<p>deux</p>") == 1
+    assert "<p>un !</p>" in result.conflict.merge_draft
+    assert "<p>un ?</p>" in result.conflict.merge_draft
+
+
+def test_a_merge_still_holding_its_clash_marks_is_refused_and_changes_nothing(
+    consortium: Consortium, coordinator: User
+) -> None:
+    found = section(consortium)
+    save_part(found, None, "<p>un</p><p>deux</p>", base_revision=0, by=coordinator)
+    save_part(found, None, "<p>un !</p><p>deux</p>", base_revision=1, by=coordinator)
+    conflict = save_part(found, None, "<p>un ?</p><p>deux</p>", base_revision=1, by=coordinator).conflict
+    assert conflict is not None
+
+    with pytest.raises(Invalid, match="encore 3 marque"):
+        save_part(found, None, conflict.merge_draft, base_revision=conflict.current_revision, by=coordinator)
+    assert len(revisions(found)) == 3
+    assert head_text(found) == "<p>un !</p><p>deux</p>"
 
 
 def test_after_a_conflict_the_current_revision_is_a_valid_base(
