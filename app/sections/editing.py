@@ -269,14 +269,7 @@ class PartView:
     @property
     def editor_lines(self) -> list[str]:
         """« Name (partner) modifie ce texte depuis 10:42 » for each other person editing it."""
-        return [
-            _(
-                "%(name)s modifie ce texte depuis %(time)s",
-                name=name,
-                time=since.astimezone(PARIS).strftime("%H:%M"),
-            )
-            for name, since in self.editors
-        ]
+        return _editor_lines(self.editors)
 
     @property
     def open_comments(self) -> int:
@@ -400,11 +393,26 @@ def _presence(part_ids: list[int], user: User) -> dict[int, list[tuple[str, date
     return result
 
 
-def editors_of(part: SectionPart, user: User) -> list[tuple[str, datetime]]:
-    """Who else is editing this part right now (advisory)."""
-    if not part.id:
-        return []
-    return _presence([part.id], user).get(part.id, [])
+def _editor_lines(editors: list[tuple[str, datetime]]) -> list[str]:
+    return [
+        _(
+            "%(name)s modifie ce texte depuis %(time)s",
+            name=name,
+            time=since.astimezone(PARIS).strftime("%H:%M"),
+        )
+        for name, since in editors
+    ]
+
+
+def others_editing(section: Section, user: User) -> dict[str, list[str]]:
+    """For each text of the section that others edit now (`commun`, `membre-<id>`): who and since when."""
+    keys = {
+        part_id: "commun" if partner_id is None else f"membre-{partner_id}"
+        for part_id, partner_id in db.session.execute(
+            select(SectionPart.id, SectionPart.partner_id).where(SectionPart.section_id == section.id)
+        )
+    }
+    return {keys[part_id]: _editor_lines(editors) for part_id, editors in _presence(list(keys), user).items()}
 
 
 def heartbeat(section: Section, partner_id: int | None, *, by: User) -> SectionPart:

@@ -319,5 +319,4 @@ def presence(slug: str, code: str) -> ResponseReturnValue:
             db.session.rollback()
             return jsonify(error="forbidden", message=str(error)), error.status_code
         db.session.commit()
-    others = {view.key: view.editor_lines for view in editing.writing_page(section, current_user)}
-    return jsonify(editors=others)
+    return jsonify(editors=editing.others_editing(section, current_user))

@@ -90,14 +90,18 @@ def test_two_writers_a_conflict_a_merge_history_restore_comment_and_validation(
     log_in(coordinator, journey.coordinator)
     coordinator.goto(url)
 
-    # The director writes; autosave confirms.
+    # The director writes; the coordinator, already on the page, is told within 5 seconds.
     page.locator(f"{part} .editor-surface").click()
+    presence = coordinator.locator(f"{part} [data-presence-for]")
+    expect(presence).to_contain_text("modifie ce texte depuis", timeout=5_000)
     page.keyboard.press("Control+End")
     page.keyboard.press("Enter")
     page.keyboard.type("Le PLIE de Sevran accueille les participants de Sevran et de Livry-Gargan.")
     expect(page.locator(f"{part} .save-state")).to_contain_text("Enregistré à", timeout=10_000)
     expect(page.locator(f"{part} .counter")).to_contain_text("/ 1 500 caractères")
     page.screenshot(path=ARTIFACTS / "cowriting-editor.png", full_page=False)
+    imported = part_revisions(journey)[0][2]
+    opening = re.sub(r"<[^>]+>", "", imported)[:60]
 
     # The coordinator, still on revision 0, writes something else at the same place: conflict view.
     coordinator.locator(f"{part} .editor-surface").click()
@@ -117,12 +121,29 @@ def test_two_writers_a_conflict_a_merge_history_restore_comment_and_validation(
     ARTIFACTS.mkdir(exist_ok=True)
     conflict.screenshot(path=ARTIFACTS / "cowriting-conflict.png")
 
-    # The coordinator merges by hand: both texts in the editor, saved on top of the director's.
+    # Merging by hand starts from the three-way merge: the common text once, both new paragraphs
+    # between marks; nothing is saved while marks remain, whatever the person types meanwhile.
     conflict.get_by_role("button", name="Fusionner à la main").click()
     surface = coordinator.locator(f"{part} .editor-surface")
-    expect(surface).to_contain_text("Le PLIE de Sevran accueille")
-    expect(surface).to_contain_text("La coordination précise")
-    coordinator.locator(f"{part} .save-button").click()
+    expect(surface).to_contain_text("⟦ Conflit 1 : version enregistrée par les autres ⟧")
+    assert surface.inner_text().count("Le PLIE de Sevran accueille") == 1
+    assert surface.inner_text().count("La coordination précise") == 1
+    assert surface.inner_text().count(opening) == 1
+    marks = surface.locator("p.clash-mark")
+    expect(marks).to_have_count(3)
+    coordinator.screenshot(path=ARTIFACTS / "cowriting-merge.png", full_page=False)
+    conflict.get_by_role("button", name="Enregistrer la fusion").click()
+    expect(conflict.get_by_role("alert").last).to_contain_text("il reste 3 marques")
+    coordinator.wait_for_timeout(3_000)  # longer than the autosave delay
+    assert len(part_revisions(journey)) == 3
+    for _mark in range(3):
+        marks.first.click()
+        coordinator.keyboard.press("End")
+        coordinator.keyboard.press("Shift+Home")
+        coordinator.keyboard.press("Backspace")
+    expect(marks).to_have_count(0)
+    expect(conflict).to_contain_text("Plus aucune marque de conflit")
+    conflict.get_by_role("button", name="Enregistrer la fusion").click()
     expect(coordinator.locator(f"{part} .save-state")).to_contain_text("Enregistré à", timeout=10_000)
     revisions = part_revisions(journey)
     # The demo's imported text, the director's edit, the coordinator's conflict copy, the merge.
@@ -132,8 +153,11 @@ def test_two_writers_a_conflict_a_merge_history_restore_comment_and_validation(
         RevisionKind.CONFLICT_COPY,
         RevisionKind.EDIT,
     ]
-    assert "Le PLIE de Sevran accueille" in revisions[-1][2]
-    assert "La coordination précise" in revisions[-1][2]
+    merged = revisions[-1][2]
+    assert merged.count("Le PLIE de Sevran accueille") == 1
+    assert merged.count("La coordination précise") == 1
+    assert re.sub(r"<[^>]+>", "", merged).count(opening) == 1
+    assert "⟦" not in merged
 
     # The history lists every revision; restoring the first one appends a fifth.
     coordinator.goto(url)

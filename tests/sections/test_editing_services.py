@@ -103,26 +103,28 @@ def test_presence_shows_others_with_their_partner_and_expires(
 ) -> None:
     diagnostic = section(demo, "diagnostic")
     sevran = partner_by_code(demo, "plie-sevran")
-    part = editing.heartbeat(diagnostic, sevran.id, by=director)
+    editing.heartbeat(diagnostic, sevran.id, by=director)
     db.session.commit()
 
-    [(label, _since)] = editing.editors_of(part, coordinator)
-    assert label == f"{director.name} (PLIE de Sevran)"
-    assert editing.editors_of(part, director) == []  # one does not see oneself
+    key = f"membre-{sevran.id}"
+    [line] = editing.others_editing(diagnostic, coordinator)[key]
+    assert line.startswith(f"{director.name} (PLIE de Sevran) modifie ce texte depuis ")
+    assert editing.others_editing(diagnostic, director) == {}  # one does not see oneself
 
     presence = db.session.scalar(select(EditingPresence))
     assert presence is not None
     presence.seen_at = utcnow() - timedelta(minutes=3)
     presence.started_at = utcnow() - timedelta(minutes=10)
     db.session.commit()
-    assert editing.editors_of(part, coordinator) == []
+    assert editing.others_editing(diagnostic, coordinator) == {}
 
     editing.heartbeat(diagnostic, sevran.id, by=director)
-    [(_label, restarted)] = editing.editors_of(part, coordinator)
+    restarted = db.session.scalar(select(EditingPresence.started_at))
+    assert restarted is not None
     assert restarted > utcnow() - timedelta(minutes=1)  # a new editing session starts now
 
     editing.leave(diagnostic, sevran.id, by=director)
-    assert editing.editors_of(part, coordinator) == []
+    assert editing.others_editing(diagnostic, coordinator) == {}
 
 
 def test_presence_is_refused_on_a_text_one_cannot_edit(demo: Consortium, director: User) -> None:
