@@ -106,7 +106,9 @@ def _guard_request() -> ResponseReturnValue | None:
 
     if _view_flag("is_public") or current_user.is_authenticated:
         return None
-    if request.blueprint == "api" or request.path.startswith("/api/"):
+    # A script (API, or a bearer token on a download) gets a 401, never the login page.
+    scripted = request.headers.get("Authorization", "").startswith("Bearer ")
+    if request.blueprint == "api" or request.path.startswith("/api/") or scripted:
         response = jsonify(error=401, title=_("Connexion requise"), message=_("Authentification requise."))
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="Consortio"'

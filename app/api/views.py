@@ -5,13 +5,14 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.budget.calculations import Finding
 from app.budget.services import consolidation_of
 from app.consortia.services import visible_consortium
+from app.exchange.views import exported_document
 from app.money import format_json_amount
 from app.security import token_authenticated
 
@@ -81,3 +82,12 @@ def consortium(slug: str) -> ResponseReturnValue:
             "warnings": [_finding(finding) for finding in totals.warnings],
         }
     )
+
+
+@bp.get("/consortia/<slug>/export")
+@token_authenticated
+def export(slug: str) -> ResponseReturnValue:
+    """The consortium's exchange document (coordinators and admins), as `export.json` gives it."""
+    response = Response(exported_document(slug), mimetype="application/json")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

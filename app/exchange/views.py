@@ -14,14 +14,14 @@ from app.exchange.exporter import export_document
 from app.exchange.serialisation import dumps
 from app.extensions import db
 from app.permissions import can_export_consortium
+from app.security import token_authenticated
 from app.storage import download_response
 
 bp = Blueprint("exchange", __name__)
 
 
-@bp.get("/consortia/<slug>/export.json")
-def export_json(slug: str) -> ResponseReturnValue:
-    """The consortium's exchange document, as a download (coordinators and admins)."""
+def exported_document(slug: str) -> str:
+    """The consortium's exchange document for the person asking (coordinators and admins), logged."""
     consortium = visible_consortium(slug, current_user)
     if not can_export_consortium(current_user, consortium):
         raise NotAllowed(_("Seule la coordination peut exporter le fichier d’échange."))
@@ -30,4 +30,11 @@ def export_json(slug: str) -> ResponseReturnValue:
         EventKind.CONSORTIUM_EXPORTED, actor_id=current_user.id, consortium_id=consortium.id, format="json"
     )
     db.session.commit()
-    return download_response(text, f"{consortium.slug}.json", "application/json")
+    return text
+
+
+@bp.get("/consortia/<slug>/export.json")
+@token_authenticated
+def export_json(slug: str) -> ResponseReturnValue:
+    """The consortium's exchange document, as a download; a script may use its API token."""
+    return download_response(exported_document(slug), f"{slug}.json", "application/json")
