@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response, current_app, send_from_directory
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.security import public
 from config import Config, config_from_environment
 
 
@@ -68,8 +69,15 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     app.register_blueprint(coordination_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(activity_bp)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy, the client address (login throttling) comes from X-Forwarded-For.
         proxies = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app
+
+
+@public
+def _favicon() -> Response:
+    """Browsers ask /favicon.ico whatever the page says: the icon, cached for a day."""
+    return send_from_directory(current_app.static_folder or "", "favicon.ico", max_age=86400)
