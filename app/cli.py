@@ -14,12 +14,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.auth import services as accounts
 from app.consortia.models import Consortium, Role, RoleGrant
 from app.consortia.services import get_consortium, grant_role, partner_by_code
+from app.database import utcnow
 from app.errors import DomainError
+from app.exchange.demo import dated_document
 from app.exchange.exporter import export_document
 from app.exchange.importer import import_document
 from app.exchange.serialisation import dumps
 from app.exchange.validation import ExchangeInvalid, load_document
 from app.extensions import db
+from app.templating import paris_today
 
 DEMO_FILE = Path(__file__).parent / "exchange" / "demo-consortium.json"
 DEMO_PASSWORD = "consortio-demo"
@@ -172,7 +175,7 @@ def seed_demo() -> None:
     """Load the demo consortium and one demo account per role (idempotent; refused in production)."""
     if not current_app.config.get("DEMO_ALLOWED"):
         _fail("les données de démonstration sont refusées en production.")
-    document = load_document(DEMO_FILE.read_bytes())
+    document = dated_document(DEMO_FILE.read_bytes(), paris_today(), utcnow())
     consortium = get_consortium(document.consortium.slug)
     if consortium is None:
         consortium = import_document(document)

@@ -17,6 +17,7 @@ from app.audit import AuditEvent
 from app.auth.models import User
 from app.consortia.models import Consortium, Role, RoleGrant
 from app.extensions import db
+from app.templating import paris_today
 from tests.factories import DEMO_DOCUMENT, demo_data, login, make_consortium, make_member, make_user
 
 SLUG = "cap-remob-idf"
@@ -463,6 +464,26 @@ def test_seed_demo_twice_gives_one_consortium_five_accounts_and_no_duplicate_gra
     assert len(granted) == 4  # the second run granted nothing again
     login(client, "coordination@urtie.example", "consortio-demo")
     assert client.get(f"/consortia/{SLUG}/export.json").status_code == 200
+
+
+def test_the_seeded_demo_is_in_the_middle_of_its_work_whatever_the_day(
+    app: Flask, client: FlaskClient
+) -> None:
+    assert run(app, "seed-demo").exit_code == 0
+    consortium = db.session.scalar(select(Consortium))
+    assert consortium is not None
+    deadline = consortium.call.submission_deadline
+    assert deadline is not None
+    assert 35 <= (deadline - paris_today()).days <= 49  # about six weeks ahead
+    assert consortium.project_start > deadline
+    assert (consortium.project_start.day, consortium.project_end.year - consortium.project_start.year) == (
+        1,
+        3,
+    )
+    login(client, "coordination@urtie.example", "consortio-demo")
+    board = client.get(f"/consortia/{SLUG}/suivi").get_data(as_text=True)
+    assert "Dépassé" not in board
+    assert "jour(s)" in board or "J-" in board
 
 
 def test_seed_demo_is_refused_where_demo_data_is_not_allowed(
