@@ -7,9 +7,7 @@ import json
 import pytest
 from flask.testing import FlaskClient
 
-from app.auth import services as accounts
 from app.consortia.models import Role
-from app.extensions import db
 from tests.factories import DEMO_DOCUMENT, login, make_consortium, make_member, make_user
 
 URL = "/consortia/cap-remob-idf/export.json"
@@ -76,18 +74,6 @@ def test_anonymous_visitor_is_sent_to_the_login_page(client: FlaskClient) -> Non
     make_consortium()
 
     response = client.get(URL)
-
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/connexion")
-
-
-def test_api_token_does_not_open_the_download(client: FlaskClient) -> None:
-    consortium = make_consortium()
-    coordinator = make_member(consortium, Role.COORDINATOR, "urtie-idf")
-    token = accounts.create_token(coordinator)
-    db.session.commit()
-
-    response = client.get(URL, headers={"Authorization": f"Bearer {token}"})
 
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/connexion")
