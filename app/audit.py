@@ -81,6 +81,7 @@ class EventKind(enum.StrEnum):
     REMINDER_SENT = "reminder.sent"
     ACCESS_DENIED = "access.denied"
     MAIL_RETRIED = "mail.retried"
+    MAIL_VIEWED = "mail.viewed"
     NOTIFICATIONS_CHANGED = "notifications.changed"
 
 

@@ -27,7 +27,9 @@ GROUP_LABELS = {
 }
 
 # Security and platform events: kept in the log, not shown in a consortium's feed.
-HIDDEN_KINDS = frozenset({EventKind.ACCESS_DENIED, EventKind.MAIL_RETRIED, EventKind.NOTIFICATIONS_CHANGED})
+HIDDEN_KINDS = frozenset(
+    {EventKind.ACCESS_DENIED, EventKind.MAIL_RETRIED, EventKind.MAIL_VIEWED, EventKind.NOTIFICATIONS_CHANGED}
+)
 
 # --- The kinds ------------------------------------------------------------------------------------
 

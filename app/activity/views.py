@@ -9,6 +9,7 @@ from flask_login import current_user
 from app.activity import services
 from app.activity.labels import GROUP_LABELS
 from app.consortia.services import visible_consortium
+from app.pagination import page_argument
 
 # cli_group=None: commands registered here are top-level (`flask --app wsgi <command>`).
 bp = Blueprint("activity", __name__, cli_group=None)
@@ -20,9 +21,7 @@ def feed(slug: str) -> ResponseReturnValue:
     consortium = visible_consortium(slug, current_user)
     scope = services.feed_scope(current_user, consortium)
     filters, errors = services.parse_filters(consortium, request.args, scope=scope)
-    page_arg = request.args.get("page", "1")
-    page_number = int(page_arg) if page_arg.isdecimal() and len(page_arg) < 7 else 1
-    page = services.feed(consortium, filters, scope=scope, page=page_number)
+    page = services.feed(consortium, filters, scope=scope, page=page_argument())
     scoped_partner = next((p for p in consortium.partners if p.id == scope), None)
     query = {key: value for key, value in request.args.items() if key != "page" and value}
     return (

@@ -8,10 +8,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from app.audit import EventKind, record_event
 from app.extensions import db
 from app.mail import delivery
 from app.mail.cli import send_outbox
 from app.mail.models import MESSAGE_STATUS_LABELS, MessageStatus, OutboxMessage
+from app.mail.reading import links_of, safe_html
+from app.pagination import page_argument
 from app.permissions import can_view_outbox
 
 # cli_group=None: the command is `flask send-outbox`, registered with the blueprint.
@@ -28,8 +31,7 @@ def outbox() -> ResponseReturnValue:
         abort(403)
     state = request.args.get("etat", "")
     status = MessageStatus(state) if state in {s.value for s in MessageStatus} else None
-    page = request.args.get("page", "1")
-    number = int(page) if page.isdecimal() and 0 < int(page) < 100_000 else 1
+    number = page_argument()
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
     if status is not None:
         query = query.where(OutboxMessage.status == status)
@@ -38,7 +40,7 @@ def outbox() -> ResponseReturnValue:
         db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
     )
     return render_template(
-        "admin/outbox.html",
+        "mail/outbox/index.html",
         messages=messages[:PAGE_SIZE],
         has_next=len(messages) > PAGE_SIZE,
         page=number,
@@ -46,6 +48,32 @@ def outbox() -> ResponseReturnValue:
         counts={s: counts.get(s, 0) for s in MessageStatus},
         labels=MESSAGE_STATUS_LABELS,
         statuses=list(MessageStatus),
+    )
+
+
+@bp.get("/admin/courriels/<int:message_id>")
+def message(message_id: int) -> ResponseReturnValue:
+    """One e-mail as it was sent (text, HTML made safe, its links), for an administrator; logged."""
+    if not can_view_outbox(current_user):
+        abort(403)
+    found = db.session.get(OutboxMessage, message_id)
+    if found is None:
+        abort(404)
+    record_event(
+        EventKind.MAIL_VIEWED,
+        actor_id=current_user.id,
+        consortium_id=found.consortium_id,
+        message_id=found.id,
+        to=found.to,
+    )
+    db.session.commit()
+    return render_template(
+        "mail/outbox/message.html",
+        message=found,
+        html=safe_html(found),
+        links=links_of(found),
+        labels=MESSAGE_STATUS_LABELS,
+        back=request.args.get("etat") or None,
     )
 
 

@@ -6,6 +6,7 @@ import html
 import re
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -135,3 +136,91 @@ def test_the_outbox_is_for_administrators_only(client: FlaskClient) -> None:
     assert response.status_code == 403
     db.session.refresh(message)
     assert message.status == MessageStatus.FAILED
+
+
+# --- one message, read by an administrator ------------------------------------------------------
+
+
+def test_an_administrator_reads_a_real_invitation_with_its_link_and_the_look_is_logged(
+    client: FlaskClient, admin: None
+) -> None:
+    from sqlalchemy import select
+
+    from app.audit import AuditEvent, EventKind
+    from app.auth.models import User
+    from app.invitations.services import invite_person
+
+    consortium = make_consortium()
+    coordinator = make_member(consortium, Role.COORDINATOR, "urtie-idf", email="coord@urtie.example")
+    invite_person(consortium, role=Role.READER, email="lectrice@exemple.fr", name="Lectrice", by=coordinator)
+    db.session.commit()
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to == "lectrice@exemple.fr"))
+    assert message is not None
+
+    listing = client.get("/admin/courriels").get_data(as_text=True)
+    assert f'href="/admin/courriels/{message.id}"' in listing
+    response = client.get(f"/admin/courriels/{message.id}")
+
+    assert response.status_code == 200
+    text = body(response)
+    assert "lectrice@exemple.fr" in text
+    assert "Version texte" in text
+    assert "Version HTML" in text
+    [link] = [found for found in re.findall(r"https?://\S+", message.text_body) if "/invitation/" in found]
+    assert f'href="{link}"' in response.get_data(as_text=True)  # the link to resend by hand
+    admin_id = db.session.scalar(select(User.id).where(User.email == "admin@consortio.example"))
+    [seen] = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == EventKind.MAIL_VIEWED.value))
+    assert (seen.actor_id, seen.data["message_id"], seen.consortium_id) == (
+        admin_id,
+        message.id,
+        consortium.id,
+    )
+
+
+def test_a_messages_html_is_shown_without_script_style_or_image(client: FlaskClient, admin: None) -> None:
+    message = add_message("cible@exemple.fr", MessageStatus.SENT)
+    message.html_body = (
+        "<html><head><title>Titre caché</title><style>p{color:red}</style></head><body>"
+        '<p onclick="x()">Bonjour <a href="javascript:alert(1)">piège</a> <a href="https://exemple.fr/ok">ok</a></p>'
+        '<img src="https://traceur.example/pixel.gif"><script>alert(1)</script></body></html>'
+    )
+    db.session.commit()
+
+    page = client.get(f"/admin/courriels/{message.id}").get_data(as_text=True)
+
+    assert "<script>alert(1)" not in page
+    assert "onclick" not in page
+    assert "javascript:" not in page
+    assert "traceur.example" not in page
+    assert "Titre caché" not in page
+    assert 'href="https://exemple.fr/ok"' in page
+
+
+def test_a_message_is_for_administrators_only_and_an_unknown_one_is_not_found(
+    app: Flask, client: FlaskClient, admin: None
+) -> None:
+    message = add_message("echec@exemple.fr", MessageStatus.FAILED)
+    assert client.get("/admin/courriels/999999").status_code == 404
+    consortium = make_consortium()
+    make_member(consortium, Role.COORDINATOR, "urtie-idf", email="coord@urtie.example")
+    coordinator = app.test_client()
+    login(coordinator, "coord@urtie.example")
+    assert coordinator.get(f"/admin/courriels/{message.id}").status_code == 403
+    assert "Bonjour" not in coordinator.get(f"/admin/courriels/{message.id}").get_data(as_text=True)
+
+
+def test_the_outbox_goes_page_by_page_and_an_odd_page_number_reads_as_the_first(
+    client: FlaskClient, admin: None
+) -> None:
+    for number in range(51):
+        add_message(f"personne{number}@exemple.fr", MessageStatus.SENT)
+
+    first = body(client.get("/admin/courriels"))
+    second = body(client.get("/admin/courriels?page=2"))
+
+    assert "personne50@exemple.fr" in first
+    assert "Plus anciens →" in first
+    assert "personne0@exemple.fr" in second
+    assert "personne0@exemple.fr" not in first
+    for odd in ("0", "-1", "abc", "1" * 40):
+        assert body(client.get(f"/admin/courriels?page={odd}")) == first
