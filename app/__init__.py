@@ -40,9 +40,8 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     from app.notifications.views import bp as notifications_bp
     from app.opening.views import bp as opening_bp
     from app.overview.views import bp as overview_bp
-    from app.sections.editing_views import bp as sections_bp
-    from app.sections.history_views import bp as section_history_bp
-    from app.sections.plan_views import bp as section_plan_bp
+    from app.sections import editing_views, history_views, plan_views  # noqa: F401  (their routes)
+    from app.sections.blueprint import bp as sections_bp
     from app.volunteering.views import bp as volunteering_bp
 
     security.init_app(app)
@@ -52,8 +51,6 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(consortia_bp)
     app.register_blueprint(opening_bp)
-    app.register_blueprint(section_plan_bp)
-    app.register_blueprint(section_history_bp)
     app.register_blueprint(sections_bp)
     app.register_blueprint(overview_bp)
     app.register_blueprint(budget_bp)

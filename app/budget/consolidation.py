@@ -275,7 +275,7 @@ def finding_link(finding: Finding, consortium: Consortium) -> str | None:
             anchor = "signature"
         return url_for(BUDGET_ENDPOINT, slug=consortium.slug, partner_code=finding.partner, _anchor=anchor)
     if finding.path.startswith("sections"):
-        return url_for("section_plan.index", slug=consortium.slug)
+        return url_for("sections.plan", slug=consortium.slug)
     if finding.path.startswith(("consortium.", "call.")):
         return url_for("budget.plan", slug=consortium.slug, _anchor="chiffres-cles")
     return None

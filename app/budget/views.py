@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -56,10 +56,8 @@ def _partner(slug: str, code: str) -> tuple[Consortium, Partner]:
     return consortium, partner
 
 
-def _grid_url(consortium: Consortium, partner: Partner) -> str | None:
-    if BUDGET_ENDPOINT in current_app.view_functions:
-        return url_for(BUDGET_ENDPOINT, slug=consortium.slug, partner_code=partner.code)
-    return None
+def _grid_url(consortium: Consortium, partner: Partner) -> str:
+    return url_for(BUDGET_ENDPOINT, slug=consortium.slug, partner_code=partner.code)
 
 
 @bp.get("/consortia/<slug>/plan-de-financement")
@@ -71,12 +69,9 @@ def plan(slug: str) -> ResponseReturnValue:
     findings = [
         (finding, finding_link(finding, consortium)) for finding in (*totals.errors, *totals.warnings)
     ]
-    partner_links = {}
-    if BUDGET_ENDPOINT in current_app.view_functions:
-        partner_links = {
-            row.id: url_for(BUDGET_ENDPOINT, slug=consortium.slug, partner_code=row.id)
-            for row in totals.partners
-        }
+    partner_links = {
+        row.id: url_for(BUDGET_ENDPOINT, slug=consortium.slug, partner_code=row.id) for row in totals.partners
+    }
     return render_template(
         "budget/plan.html",
         consortium=consortium,

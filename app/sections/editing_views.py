@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,15 +17,13 @@ from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
 from app.permissions import can_edit_section_part, can_manage_consortium
 from app.sections import comments, editing
+from app.sections.blueprint import bp
 from app.sections.editing_forms import CommentForm, TextForm, WriterForm
 from app.sections.models import Section, SectionStatus
 from app.sections.states import PART_STATE_LABELS, section_state
 from app.security import checks_csrf_in_form
 
-bp = Blueprint("sections", __name__)
-
 # The history pages are built alongside; the brief named the first, the code has the second.
-HISTORY_ENDPOINTS = ("section_history.index", "section_history.history_page")
 EXPIRED = "Votre session a expiré. Votre texte est conservé ci-dessous : enregistrez à nouveau."
 EXPIRED_COMMENT = "Votre session a expiré. Votre commentaire est conservé ci-dessous : publiez-le à nouveau."
 EXPIRED_FORM = "Votre session a expiré. Vos choix sont conservés : validez à nouveau."
@@ -97,9 +95,6 @@ def _render_edit(
         section_state=section_state(pv.state for pv in parts),
         state_labels=PART_STATE_LABELS,
         can_resolve=lambda comment: comments.can_resolve(current_user, comment),
-        history_endpoint=next(
-            (name for name in HISTORY_ENDPOINTS if name in current_app.view_functions), None
-        ),
         api_available=_api_available(),
         user_names=_user_names(parts),
     ), status

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,11 +13,10 @@ from app.consortia.services import visible_consortium
 from app.errors import Conflict, DomainError, Invalid, NotFound
 from app.extensions import db
 from app.sections import history
+from app.sections.blueprint import bp
 from app.sections.merge import diff_html
 from app.sections.models import Section
 from app.sections.saving import check_can_save, restore_revision
-
-bp = Blueprint("section_history", __name__)
 
 
 def _load(slug: str, code: str) -> tuple[Consortium, Section, Partner | None]:
@@ -53,12 +52,12 @@ def _part_args(partner: Partner | None) -> dict[str, int]:
     return {"partenaire": partner.id} if partner is not None else {}
 
 
-@bp.get("/consortia/<slug>/chapitres/<code>/historique")
+@bp.get("/consortia/<slug>/chapitres/<code>/historique", endpoint="history")
 def history_page(slug: str, code: str) -> ResponseReturnValue:
     """Historique d'un texte: every revision, newest first, to compare or restore."""
     consortium, section, partner = _load(slug, code)
     return render_template(
-        "section_history/index.html",
+        "sections/history/index.html",
         consortium=consortium,
         section=section,
         partner=partner,
@@ -87,7 +86,7 @@ def compare(slug: str, code: str) -> ResponseReturnValue:
     new_revision = history.revision(section, partner, new)
     pieces = history.compare(section, partner, old, new)
     return render_template(
-        "section_history/compare.html",
+        "sections/history/compare.html",
         consortium=consortium,
         section=section,
         partner=partner,
@@ -102,7 +101,7 @@ def compare(slug: str, code: str) -> ResponseReturnValue:
     )
 
 
-@bp.post("/consortia/<slug>/chapitres/<code>/historique/<int:number>/restaurer")
+@bp.post("/consortia/<slug>/chapitres/<code>/historique/<int:number>/restaurer", endpoint="restore_revision")
 def restore(slug: str, code: str, number: int) -> ResponseReturnValue:
     """Restaurer une version: its text becomes the current text, as a new revision."""
     _consortium, section, partner = _load(slug, code)
@@ -121,5 +120,5 @@ def restore(slug: str, code: str, number: int) -> ResponseReturnValue:
             ),
             "success",
         )
-    target = url_for(".history_page", slug=slug, code=code, partenaire=partner.id if partner else None)
+    target = url_for(".history", slug=slug, code=code, partenaire=partner.id if partner else None)
     return redirect(target, 303)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,11 +13,10 @@ from app.consortia.validation import InvalidFields
 from app.errors import Invalid
 from app.extensions import db
 from app.sections import plan
+from app.sections.blueprint import bp
 from app.sections.models import Section
 from app.sections.plan_forms import SectionForm
 from app.security import checks_csrf_in_form
-
-bp = Blueprint("section_plan", __name__)
 
 EXPIRED = "Votre session a expiré. Vos saisies sont conservées : validez à nouveau."
 MOVES = {"up": -1, "down": 1}
@@ -34,7 +33,7 @@ def _render_index(
     consortium: Consortium, form: SectionForm | None = None, status: int = 200
 ) -> ResponseReturnValue:
     return render_template(
-        "section_plan/index.html",
+        "sections/plan/index.html",
         consortium=consortium,
         plan=plan.plan_of(consortium),
         form=form or SectionForm(formdata=None),
@@ -42,15 +41,15 @@ def _render_index(
     ), status
 
 
-@bp.get("/consortia/<slug>/chapitres")
-def index(slug: str) -> ResponseReturnValue:
+@bp.get("/consortia/<slug>/chapitres", endpoint="plan")
+def plan_page(slug: str) -> ResponseReturnValue:
     """Plan des chapitres: every chapter in order, its scope and limits, and a form to add one."""
     return _render_index(managed_consortium(slug, current_user))
 
 
 @bp.post("/consortia/<slug>/chapitres")
 @checks_csrf_in_form
-def add(slug: str) -> ResponseReturnValue:
+def plan_add(slug: str) -> ResponseReturnValue:
     """Add a chapter at the end of the plan."""
     consortium = managed_consortium(slug, current_user)
     form = SectionForm()
@@ -64,7 +63,7 @@ def add(slug: str) -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("Chapitre « %(title)s » ajouté en fin de plan.", title=section.title), "success")
-            return redirect(url_for(".index", slug=consortium.slug, _anchor=f"chapitre-{section.code}"), 303)
+            return redirect(url_for(".plan", slug=consortium.slug, _anchor=f"chapitre-{section.code}"), 303)
     elif form.csrf_token.errors:
         status = 400
         form.form_errors.append(_(EXPIRED))
@@ -77,14 +76,14 @@ def _section(consortium: Consortium, code: str) -> Section:
 
 @bp.route("/consortia/<slug>/chapitres/<code>/parametres", methods=["GET", "POST"])
 @checks_csrf_in_form
-def edit(slug: str, code: str) -> ResponseReturnValue:
+def plan_edit(slug: str, code: str) -> ResponseReturnValue:
     """Modifier un chapitre: title, guidance, scope and limits (its code stays)."""
     consortium = managed_consortium(slug, current_user)
     section = _section(consortium, code)
     if request.method == "GET":
         form = SectionForm(formdata=None)
         form.fill(section)
-        return render_template("section_plan/edit.html", consortium=consortium, section=section, form=form)
+        return render_template("sections/plan/edit.html", consortium=consortium, section=section, form=form)
     form = SectionForm()
     status = 422
     if form.validate_on_submit():
@@ -96,18 +95,18 @@ def edit(slug: str, code: str) -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("Chapitre enregistré.") if changes else _("Aucun changement à enregistrer."), "success")
-            return redirect(url_for(".index", slug=consortium.slug, _anchor=f"chapitre-{section.code}"), 303)
+            return redirect(url_for(".plan", slug=consortium.slug, _anchor=f"chapitre-{section.code}"), 303)
     elif form.csrf_token.errors:
         status = 400
         form.form_errors.append(_(EXPIRED))
     form.code.data = section.code
     return render_template(
-        "section_plan/edit.html", consortium=consortium, section=section, form=form
+        "sections/plan/edit.html", consortium=consortium, section=section, form=form
     ), status
 
 
 @bp.post("/consortia/<slug>/chapitres/<code>/deplacer")
-def move(slug: str, code: str) -> ResponseReturnValue:
+def plan_move(slug: str, code: str) -> ResponseReturnValue:
     """Move a chapter one place up or down."""
     consortium = managed_consortium(slug, current_user)
     section = _section(consortium, code)
@@ -117,12 +116,12 @@ def move(slug: str, code: str) -> ResponseReturnValue:
     plan.move_section(section, MOVES[direction], by=current_user)
     db.session.commit()
     return redirect(
-        url_for(".index", slug=consortium.slug, _anchor=f"chapitre-{section.code}-{direction}"), 303
+        url_for(".plan", slug=consortium.slug, _anchor=f"chapitre-{section.code}-{direction}"), 303
     )
 
 
 @bp.post("/consortia/<slug>/chapitres/<code>/retirer")
-def remove(slug: str, code: str) -> ResponseReturnValue:
+def plan_remove(slug: str, code: str) -> ResponseReturnValue:
     """Delete a chapter nobody wrote in; archive one holding text."""
     consortium = managed_consortium(slug, current_user)
     section = _section(consortium, code)
@@ -139,15 +138,15 @@ def remove(slug: str, code: str) -> ResponseReturnValue:
             ),
             "success",
         )
-    return redirect(url_for(".index", slug=consortium.slug), 303)
+    return redirect(url_for(".plan", slug=consortium.slug), 303)
 
 
 @bp.post("/consortia/<slug>/chapitres/<code>/retablir")
-def restore(slug: str, code: str) -> ResponseReturnValue:
+def plan_restore(slug: str, code: str) -> ResponseReturnValue:
     """Bring an archived chapter back at the end of the plan."""
     consortium = managed_consortium(slug, current_user)
     section = _section(consortium, code)
     plan.restore_section(section, by=current_user)
     db.session.commit()
     flash(_("Chapitre « %(title)s » rétabli en fin de plan.", title=section.title), "success")
-    return redirect(url_for(".index", slug=consortium.slug, _anchor=f"chapitre-{section.code}"), 303)
+    return redirect(url_for(".plan", slug=consortium.slug, _anchor=f"chapitre-{section.code}"), 303)

@@ -346,7 +346,7 @@ def _reopen_if_validated(section: Section, part: SectionPart, by: User) -> None:
         .order_by(User.id)
     )
     link = public_link(
-        "section_history.history_page",
+        "sections.history",
         slug=section.consortium.slug,
         code=section.code,
         **({"partenaire": partner.id} if partner else {}),
