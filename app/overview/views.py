@@ -11,7 +11,7 @@ from app.budget.models import FUNDER_GROUP_LABELS
 from app.budget.services import consolidation_of
 from app.consortia.services import visible_consortium
 from app.permissions import can_export_consortium
-from app.sections.editing import section_summary
+from app.sections.summary import section_summary
 
 bp = Blueprint("overview", __name__)
 

@@ -17,8 +17,9 @@ from app.mail.services import public_link, queue_mail
 from app.notifications.models import NotificationKind
 from app.notifications.services import notify
 from app.permissions import can_edit_section_part, can_manage_consortium, can_view_consortium
-from app.sections.editing import ensure_part, writer_choices, writers_of
+from app.sections.editing import writer_choices, writers_of
 from app.sections.models import Section, SectionComment, SectionPart
+from app.sections.parts import ensure_part
 
 MAX_COMMENT_LENGTH = 5000
 

@@ -1,24 +1,22 @@
-"""Writing the application: the sections' summary, the writing page, statuses, lead writers, presence."""
+"""Writing the application: the writing page, statuses and lead writers."""
 
 from __future__ import annotations
 
 import difflib
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from html import escape
 
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select
 
 from app.audit import EventKind, record_event
 from app.auth.models import User
+from app.auth.services import people_names
 from app.consortia.models import Consortium, Partner, PartnerStatus, Role, RoleGrant
-from app.database import utcnow
-from app.errors import Invalid, NotAllowed, NotFound
+from app.errors import Invalid, NotAllowed
 from app.extensions import db
 from app.mail.services import public_link
 from app.notifications.models import NotificationKind
@@ -31,203 +29,19 @@ from app.permissions import (
 )
 from app.richtext import html_to_text, visible_length
 from app.sections.models import (
-    EditingPresence,
     Section,
     SectionComment,
     SectionPart,
     SectionRevision,
     SectionStatus,
 )
+from app.sections.parts import ensure_part, part_for, unsaved_part
+from app.sections.presence import editor_lines, editors_by_part
 from app.sections.states import (
     PART_STATE_LABELS,
-    PartFacts,
     PartState,
-    part_facts,
     part_state,
-    section_state,
-    state_of,
 )
-from app.templating import PARIS
-
-# A heartbeat comes every 30 seconds; two missed ones and the person is no longer shown.
-PRESENCE_EXPIRY = timedelta(minutes=2)
-
-
-@dataclass(frozen=True)
-class SectionRow:
-    """One line of the writing summary: what a coordinator checks before the deadline."""
-
-    code: str
-    title: str
-    state: PartState
-    generated: bool
-    writer: str | None
-    due_date: date | None
-    shared_length: int | None
-    max_chars: int | None
-    partner_parts_written: int
-    partner_parts_total: int
-    partner_parts_over: int
-    max_chars_per_partner: int | None
-    last_change_at: datetime | None
-    last_change_by: str | None
-    open_comments: int
-
-    @property
-    def state_label(self) -> str:
-        """Where the chapter stands, in French (all its parts together)."""
-        return PART_STATE_LABELS[self.state]
-
-    @property
-    def over_limit(self) -> bool:
-        """The shared text is longer than the section allows."""
-        return self.max_chars is not None and (self.shared_length or 0) > self.max_chars
-
-
-def section_summary(consortium: Consortium) -> list[SectionRow]:
-    """Every non-archived section with state, writer, length, last change and open comments (5 queries)."""
-    sections = list(
-        db.session.scalars(
-            select(Section)
-            .where(Section.consortium_id == consortium.id, Section.archived_at.is_(None))
-            .order_by(Section.position, Section.id)
-        )
-    )
-    partners = {
-        partner.id: partner
-        for partner in db.session.scalars(select(Partner).where(Partner.consortium_id == consortium.id))
-    }
-    active_ids = [pid for pid, partner in partners.items() if partner.status == PartnerStatus.ACTIVE]
-    facts = part_facts(consortium)
-    comment_counts = dict(
-        db.session.execute(
-            select(SectionPart.section_id, func.count(SectionComment.id))
-            .join(SectionComment, SectionComment.part_id == SectionPart.id)
-            .join(Section, Section.id == SectionPart.section_id)
-            .where(
-                Section.consortium_id == consortium.id,
-                SectionComment.resolved_at.is_(None),
-                SectionComment.parent_id.is_(None),
-            )
-            .group_by(SectionPart.section_id)
-        ).all()
-    )
-    names = _names(
-        {section.writer_user_id for section in sections if section.writer_user_id}
-        | {fact.author_id for fact in facts.values() if fact.author_id}
-    )
-    by_section: dict[int, list[PartFacts]] = {}
-    for fact in facts.values():
-        by_section.setdefault(fact.section_id, []).append(fact)
-    rows = []
-    for section in sections:
-        shared = facts.get((section.id, None))
-        partner_ids = active_ids if section.scope.has_partner_parts else []
-        partner_states = [state_of(facts, section, pid) for pid in partner_ids]
-        states = [*partner_states]
-        if section.scope.has_shared_part:
-            states.append(state_of(facts, section, None))
-        per_partner = section.max_chars_per_partner
-        lengths = [facts[(section.id, pid)].length for pid in partner_ids if (section.id, pid) in facts]
-        last = max(
-            (fact for fact in by_section.get(section.id, []) if fact.changed_at is not None),
-            key=lambda fact: fact.changed_at or datetime.min,
-            default=None,
-        )
-        rows.append(
-            SectionRow(
-                code=section.code,
-                title=section.title,
-                state=section_state(states),
-                generated=section.generated,
-                writer=_writer_label(section, partners, names),
-                due_date=section.due_date,
-                shared_length=shared.length if shared else (0 if section.scope.has_shared_part else None),
-                max_chars=section.max_chars,
-                partner_parts_written=sum(1 for state in partner_states if state is not PartState.EMPTY),
-                partner_parts_total=len(partner_ids),
-                partner_parts_over=sum(
-                    1 for length in lengths if per_partner is not None and length > per_partner
-                ),
-                max_chars_per_partner=per_partner,
-                last_change_at=last.changed_at if last else None,
-                last_change_by=names.get(last.author_id) if last and last.author_id else None,
-                open_comments=comment_counts.get(section.id, 0),
-            )
-        )
-    return rows
-
-
-def _writer_label(section: Section, partners: dict[int, Partner], users: dict[int, str]) -> str | None:
-    names = []
-    if section.writer_user_id and section.writer_user_id in users:
-        names.append(users[section.writer_user_id])
-    if section.writer_partner_id and section.writer_partner_id in partners:
-        names.append(partners[section.writer_partner_id].name)
-    return " · ".join(names) or None
-
-
-def section_of(consortium: Consortium, code: str) -> Section:
-    """The consortium's non-archived section with this code."""
-    section = db.session.scalar(
-        select(Section).where(
-            Section.consortium_id == consortium.id, Section.code == code, Section.archived_at.is_(None)
-        )
-    )
-    if section is None:
-        raise NotFound(_("Cette section n'existe pas."))
-    return section
-
-
-def partner_of(consortium: Consortium, partner_id: int | None) -> Partner | None:
-    """The consortium's active partner with this id (None for the shared text)."""
-    if partner_id is None:
-        return None
-    partner = db.session.get(Partner, partner_id)
-    if partner is None or partner.consortium_id != consortium.id or partner.status != PartnerStatus.ACTIVE:
-        raise NotFound(_("Ce membre ne fait pas partie du consortium."))
-    return partner
-
-
-def find_part(section: Section, partner_id: int | None) -> SectionPart | None:
-    """The stored part (shared when partner_id is None), or None if nobody has written it yet."""
-    query = select(SectionPart).where(SectionPart.section_id == section.id)
-    query = query.where(
-        SectionPart.partner_id.is_(None) if partner_id is None else SectionPart.partner_id == partner_id
-    )
-    return db.session.scalar(query)
-
-
-def part_for(section: Section, partner_id: int | None) -> SectionPart:
-    """The part, stored or not: an unsaved one is not added to the session (for permission checks)."""
-    part = find_part(section, partner_id)
-    if part is not None:
-        return part
-    return _unsaved_part(section, partner_id)
-
-
-def _unsaved_part(section: Section, partner_id: int | None) -> SectionPart:
-    part = SectionPart(section_id=section.id, partner_id=partner_id, version=0, status=SectionStatus.TODO)
-    # Without a backref event: the section's `parts` collection must not pick up this transient part.
-    set_committed_value(part, "section", section)
-    return part
-
-
-def ensure_part(section: Section, partner_id: int | None) -> SectionPart:
-    """The part, created empty (version 0, no text) if nobody has written it yet; flushed."""
-    part = find_part(section, partner_id)
-    if part is not None:
-        return part
-    # Someone may save the first text at the same moment: the unique index lets one row in.
-    try:
-        with db.session.begin_nested():
-            part = SectionPart(section_id=section.id, partner_id=partner_id, version=0)
-            db.session.add(part)
-    except IntegrityError:
-        part = find_part(section, partner_id)
-        if part is None:  # pragma: no cover - the index said it exists
-            raise
-    return part
 
 
 @dataclass
@@ -269,7 +83,7 @@ class PartView:
     @property
     def editor_lines(self) -> list[str]:
         """« Name (partner) modifie ce texte depuis 10:42 » for each other person editing it."""
-        return _editor_lines(self.editors)
+        return editor_lines(self.editors)
 
     @property
     def open_comments(self) -> int:
@@ -295,7 +109,7 @@ def writing_page(section: Section, user: User) -> list[PartView]:
             )
         )
     }
-    authors = _names({r.author_id for r in heads.values() if r.author_id})
+    authors = people_names([r.author_id for r in heads.values()])
     comments: dict[int, list[SectionComment]] = {}
     if stored:
         for comment in db.session.scalars(
@@ -304,7 +118,7 @@ def writing_page(section: Section, user: User) -> list[PartView]:
             .order_by(SectionComment.created_at, SectionComment.id)
         ):
             comments.setdefault(comment.part_id, []).append(comment)
-    presence = _presence([p.id for p in stored.values()], user)
+    presence = editors_by_part([p.id for p in stored.values()], user)
     targets: list[Partner | None] = []
     if section.scope.has_shared_part:
         targets.append(None)
@@ -313,7 +127,7 @@ def writing_page(section: Section, user: User) -> list[PartView]:
     views = []
     for partner in targets:
         partner_id = partner.id if partner else None
-        part = stored.get(partner_id) or _unsaved_part(section, partner_id)
+        part = stored.get(partner_id) or unsaved_part(section, partner_id)
         head = heads.get(part.id) if part.id else None
         content = head.content if head else ""
         status = section.status if partner is None else part.status
@@ -352,99 +166,6 @@ def _moves(user: User, part: SectionPart, status: SectionStatus, length: int) ->
         for value in _MOVES
         if part_state(length, value) is not current and can_set_part_status(user, part, value)
     )
-
-
-def _names(user_ids: set[int]) -> dict[int, str]:
-    if not user_ids:
-        return {}
-    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())
-
-
-def _presence(part_ids: list[int], user: User) -> dict[int, list[tuple[str, datetime]]]:
-    """Who else is editing each part right now: « name (partner) » and since when."""
-    if not part_ids:
-        return {}
-    since = utcnow() - PRESENCE_EXPIRY
-    rows = db.session.execute(
-        select(EditingPresence.part_id, EditingPresence.started_at, User.name, RoleGrant.partner_id)
-        .join(User, User.id == EditingPresence.user_id)
-        .join(SectionPart, SectionPart.id == EditingPresence.part_id)
-        .join(Section, Section.id == SectionPart.section_id)
-        .outerjoin(
-            RoleGrant,
-            (RoleGrant.user_id == EditingPresence.user_id)
-            & (RoleGrant.consortium_id == Section.consortium_id),
-        )
-        .where(
-            EditingPresence.part_id.in_(part_ids),
-            EditingPresence.seen_at >= since,
-            EditingPresence.user_id != user.id,
-        )
-        .order_by(EditingPresence.started_at)
-    ).all()
-    partners = {
-        partner.id: partner.name
-        for partner in db.session.scalars(select(Partner).where(Partner.id.in_({r[3] for r in rows if r[3]})))
-    }
-    result: dict[int, list[tuple[str, datetime]]] = {}
-    for part_id, started_at, name, partner_id in rows:
-        label = f"{name} ({partners[partner_id]})" if partner_id in partners else name
-        result.setdefault(part_id, []).append((label, started_at))
-    return result
-
-
-def _editor_lines(editors: list[tuple[str, datetime]]) -> list[str]:
-    return [
-        _(
-            "%(name)s modifie ce texte depuis %(time)s",
-            name=name,
-            time=since.astimezone(PARIS).strftime("%H:%M"),
-        )
-        for name, since in editors
-    ]
-
-
-def others_editing(section: Section, user: User) -> dict[str, list[str]]:
-    """For each text of the section that others edit now (`commun`, `membre-<id>`): who and since when."""
-    keys = {
-        part_id: "commun" if partner_id is None else f"membre-{partner_id}"
-        for part_id, partner_id in db.session.execute(
-            select(SectionPart.id, SectionPart.partner_id).where(SectionPart.section_id == section.id)
-        )
-    }
-    return {keys[part_id]: _editor_lines(editors) for part_id, editors in _presence(list(keys), user).items()}
-
-
-def heartbeat(section: Section, partner_id: int | None, *, by: User) -> SectionPart:
-    """Note that this person is editing the part now (started when the last presence expired)."""
-    part = ensure_part(section, partner_id)
-    if not can_edit_section_part(by, part):
-        raise NotAllowed(_("Vous ne pouvez pas modifier ce texte."))
-    now = utcnow()
-    presence = db.session.scalar(
-        select(EditingPresence).where(EditingPresence.part_id == part.id, EditingPresence.user_id == by.id)
-    )
-    if presence is None:
-        db.session.add(EditingPresence(part_id=part.id, user_id=by.id, started_at=now, seen_at=now))
-    else:
-        if presence.seen_at < now - PRESENCE_EXPIRY:
-            presence.started_at = now
-        presence.seen_at = now
-    db.session.flush()
-    return part
-
-
-def leave(section: Section, partner_id: int | None, *, by: User) -> None:
-    """This person closed the page: no longer shown as editing."""
-    part = find_part(section, partner_id)
-    if part is None:
-        return
-    presence = db.session.scalar(
-        select(EditingPresence).where(EditingPresence.part_id == part.id, EditingPresence.user_id == by.id)
-    )
-    if presence is not None:
-        db.session.delete(presence)
-        db.session.flush()
 
 
 def set_status(

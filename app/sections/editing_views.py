@@ -16,10 +16,12 @@ from app.consortia.services import visible_consortium
 from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
 from app.permissions import can_edit_section_part, can_manage_consortium
-from app.sections import comments, editing
+from app.sections import comments, editing, summary
+from app.sections import presence as presences
 from app.sections.blueprint import bp
 from app.sections.editing_forms import CommentForm, TextForm, WriterForm
 from app.sections.models import Section, SectionStatus
+from app.sections.parts import part_for, partner_of, section_of
 from app.sections.states import PART_STATE_LABELS, section_state
 from app.security import checks_csrf_in_form
 
@@ -32,7 +34,7 @@ EXPIRED_FORM = "Votre session a expiré. Vos choix sont conservés : validez à 
 def _load(slug: str, code: str) -> tuple[Consortium, Section]:
     consortium = visible_consortium(slug, current_user)
     try:
-        return consortium, editing.section_of(consortium, code)
+        return consortium, section_of(consortium, code)
     except NotFound:
         abort(404)
 
@@ -44,7 +46,7 @@ def _partner_arg(consortium: Consortium) -> Partner | None:
     if not raw.isdecimal():
         abort(404)
     try:
-        return editing.partner_of(consortium, int(raw))
+        return partner_of(consortium, int(raw))
     except NotFound:
         abort(404)
 
@@ -59,7 +61,7 @@ def index(slug: str) -> ResponseReturnValue:
     """Rédaction: every section with its status, writer, length, last change and open comments."""
     consortium = visible_consortium(slug, current_user)
     return render_template(
-        "sections/index.html", consortium=consortium, summary=editing.section_summary(consortium)
+        "sections/index.html", consortium=consortium, summary=summary.section_summary(consortium)
     )
 
 
@@ -133,7 +135,7 @@ def save(slug: str, code: str) -> ResponseReturnValue:
 
     consortium, section = _load(slug, code)
     partner = _partner_arg(consortium)
-    part = editing.part_for(section, partner.id if partner else None)
+    part = part_for(section, partner.id if partner else None)
     if not can_edit_section_part(current_user, part):
         abort(403)
     form = TextForm()
@@ -307,11 +309,11 @@ def presence(slug: str, code: str) -> ResponseReturnValue:
         partner_id = partner.id if partner else None
         try:
             if request.values.get("depart"):
-                editing.leave(section, partner_id, by=current_user)
+                presences.leave(section, partner_id, by=current_user)
             else:
-                editing.heartbeat(section, partner_id, by=current_user)
+                presences.heartbeat(section, partner_id, by=current_user)
         except DomainError as error:
             db.session.rollback()
             return jsonify(error="forbidden", message=str(error)), error.status_code
         db.session.commit()
-    return jsonify(editors=editing.others_editing(section, current_user))
+    return jsonify(editors=presences.others_editing(section, current_user))

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit import EventKind, record_event
 from app.auth.models import User
@@ -26,6 +24,7 @@ from app.notifications.models import NotificationKind
 from app.notifications.services import notify
 from app.permissions import can_edit_section_part
 from app.richtext import sanitize_html, visible_length
+from app.sections import parts
 from app.sections.merge import clash_marks, merge_draft, merge_texts
 from app.sections.models import RevisionKind, Section, SectionPart, SectionRevision, SectionStatus
 
@@ -81,12 +80,7 @@ def _too_long() -> str:
 
 def find_part(section: Section, partner: Partner | None) -> SectionPart | None:
     """The part of the section for the partner (None: the shared text), if anyone wrote it."""
-    return db.session.scalar(
-        select(SectionPart).where(
-            SectionPart.section_id == section.id,
-            SectionPart.partner_id.is_(None) if partner is None else SectionPart.partner_id == partner.id,
-        )
-    )
+    return parts.find_part(section, partner.id if partner else None)
 
 
 def check_can_save(section: Section, partner: Partner | None, by: User) -> None:
@@ -97,12 +91,8 @@ def check_can_save(section: Section, partner: Partner | None, by: User) -> None:
         raise NotFound(_("Ce chapitre n'a pas de texte commun : chaque membre écrit sa partie."))
     if partner is not None and not section.scope.has_partner_parts:
         raise NotFound(_("Ce chapitre n'a qu'un texte commun, pas de partie par membre."))
-    probe = find_part(section, partner)
-    if probe is None:
-        # Not written yet: ask about a part that is not added to the session.
-        probe = SectionPart(section_id=section.id, partner_id=partner.id if partner else None)
-        set_committed_value(probe, "section", section)
-    if not can_edit_section_part(by, probe):
+    # Not written yet: ask about a part that is not added to the session.
+    if not can_edit_section_part(by, parts.part_for(section, partner.id if partner else None)):
         raise NotAllowed(_("Votre rôle ne permet pas de modifier ce texte."))
     if section.archived_at is not None:
         raise Invalid(_("Ce chapitre a été retiré du dossier : son texte ne peut plus être modifié."))
@@ -113,22 +103,6 @@ def check_can_save(section: Section, partner: Partner | None, by: User) -> None:
                 name=partner.name,
             )
         )
-
-
-def _part_for_writing(section: Section, partner: Partner | None) -> SectionPart:
-    part = find_part(section, partner)
-    if part is not None:
-        return part
-    # Two first writers at once: the unique index lets one insert; the other reads its row.
-    try:
-        with db.session.begin_nested():
-            part = SectionPart(section_id=section.id, partner_id=partner.id if partner else None)
-            db.session.add(part)
-    except IntegrityError:
-        part = find_part(section, partner)
-        if part is None:  # pragma: no cover - the index said it exists
-            raise
-    return part
 
 
 def _head(part_id: int) -> tuple[int, int | None, str]:
@@ -217,7 +191,7 @@ def save_part(
                 count=marks,
             )
         )
-    part = _part_for_writing(section, partner)
+    part = parts.ensure_part(section, partner.id if partner else None)
     for _attempt in range(MAX_ATTEMPTS):
         seen, head_id, current = _head(part.id)
         if base_revision > seen:

@@ -13,7 +13,7 @@ from app.consortia.services import partner_by_code
 from app.errors import Invalid, NotAllowed
 from app.extensions import db
 from app.mail.models import OutboxMessage
-from app.sections import comments, editing
+from app.sections import comments, summary
 from app.sections.models import Section, SectionComment
 from tests.factories import csrf_token, login, make_consortium, make_member, make_user
 
@@ -151,7 +151,7 @@ def test_open_comments_are_counted_in_the_summary_and_on_the_page(
     comments.set_resolved(first, True, by=coordinator)
     db.session.commit()
 
-    row = next(r for r in editing.section_summary(demo) if r.code == "diagnostic")
+    row = next(r for r in summary.section_summary(demo) if r.code == "diagnostic")
     assert row.open_comments == 1  # threads, not messages: the resolved one and the reply do not count
     login(client, coordinator.email)
     assert "Commentaires (1 ouvert)" in client.get(PAGE).get_data(as_text=True)

@@ -13,7 +13,8 @@ from app.consortia.services import partner_by_code
 from app.database import utcnow
 from app.errors import NotAllowed
 from app.extensions import db
-from app.sections import editing
+from app.sections import editing, parts, summary
+from app.sections import presence as presences
 from app.sections.models import EditingPresence, RevisionKind, Section, SectionPart
 from app.sections.services import append_revision
 from tests.factories import make_consortium, make_member
@@ -51,11 +52,11 @@ def test_the_summary_shows_the_last_change_and_partner_parts_over_their_limit(
         "<p>" + "trop long " * 250 + "</p>",
         kind=RevisionKind.EDIT,
         author_id=director.id,
-        part=editing.find_part(diagnostic, sevran.id),
+        part=parts.find_part(diagnostic, sevran.id),
     )
     db.session.commit()
 
-    row = next(r for r in editing.section_summary(demo) if r.code == "diagnostic")
+    row = next(r for r in summary.section_summary(demo) if r.code == "diagnostic")
 
     assert row.last_change_by == director.name
     assert row.partner_parts_over == 1
@@ -90,7 +91,7 @@ def test_a_withdrawn_partner_has_no_part_on_the_page(demo: Consortium, coordinat
 
 def test_an_unwritten_part_is_checked_without_being_stored(demo: Consortium, director: User) -> None:
     innovation = section(demo, "innovation")
-    part = editing.part_for(innovation, None)
+    part = parts.part_for(innovation, None)
 
     assert part.section is innovation
     assert part not in db.session
@@ -103,34 +104,34 @@ def test_presence_shows_others_with_their_partner_and_expires(
 ) -> None:
     diagnostic = section(demo, "diagnostic")
     sevran = partner_by_code(demo, "plie-sevran")
-    editing.heartbeat(diagnostic, sevran.id, by=director)
+    presences.heartbeat(diagnostic, sevran.id, by=director)
     db.session.commit()
 
     key = f"membre-{sevran.id}"
-    [line] = editing.others_editing(diagnostic, coordinator)[key]
+    [line] = presences.others_editing(diagnostic, coordinator)[key]
     assert line.startswith(f"{director.name} (PLIE de Sevran) modifie ce texte depuis ")
-    assert editing.others_editing(diagnostic, director) == {}  # one does not see oneself
+    assert presences.others_editing(diagnostic, director) == {}  # one does not see oneself
 
     presence = db.session.scalar(select(EditingPresence))
     assert presence is not None
     presence.seen_at = utcnow() - timedelta(minutes=3)
     presence.started_at = utcnow() - timedelta(minutes=10)
     db.session.commit()
-    assert editing.others_editing(diagnostic, coordinator) == {}
+    assert presences.others_editing(diagnostic, coordinator) == {}
 
-    editing.heartbeat(diagnostic, sevran.id, by=director)
+    presences.heartbeat(diagnostic, sevran.id, by=director)
     restarted = db.session.scalar(select(EditingPresence.started_at))
     assert restarted is not None
     assert restarted > utcnow() - timedelta(minutes=1)  # a new editing session starts now
 
-    editing.leave(diagnostic, sevran.id, by=director)
-    assert editing.others_editing(diagnostic, coordinator) == {}
+    presences.leave(diagnostic, sevran.id, by=director)
+    assert presences.others_editing(diagnostic, coordinator) == {}
 
 
 def test_presence_is_refused_on_a_text_one_cannot_edit(demo: Consortium, director: User) -> None:
     other = partner_by_code(demo, "urtie-idf")
     with pytest.raises(NotAllowed):
-        editing.heartbeat(section(demo, "diagnostic"), other.id, by=director)
+        presences.heartbeat(section(demo, "diagnostic"), other.id, by=director)
 
 
 def test_word_diff_marks_removed_and_added_words_with_text_cues() -> None:

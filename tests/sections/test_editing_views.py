@@ -84,7 +84,7 @@ def test_the_summary_lists_sections_in_order_with_status_length_and_last_change(
 
 
 def test_the_summary_takes_a_constant_number_of_queries(demo: Consortium, count_queries: object) -> None:
-    from app.sections.editing import section_summary
+    from app.sections.summary import section_summary
 
     counter = count_queries
     counter.statements.clear()  # type: ignore[attr-defined]

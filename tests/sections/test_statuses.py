@@ -15,7 +15,7 @@ from app.consortia.models import Consortium, Role
 from app.consortia.services import partner_by_code
 from app.errors import Invalid, NotAllowed
 from app.extensions import db
-from app.sections import editing
+from app.sections import editing, parts, summary
 from app.sections.models import RevisionKind, Section, SectionStatus
 from app.sections.services import append_revision
 from tests.factories import csrf_token, login, make_consortium, make_member
@@ -101,7 +101,7 @@ def test_a_text_over_its_limit_cannot_be_proposed_for_review(demo: Consortium, c
         "<p>" + "mot " * 600 + "</p>",
         kind=RevisionKind.EDIT,
         author_id=coordinator.id,
-        part=editing.find_part(resume, None),
+        part=parts.find_part(resume, None),
     )
     db.session.flush()
 
@@ -156,7 +156,7 @@ def test_the_coordinator_assigns_a_lead_writer_and_a_due_date(
         "writer_user_id": director.id,
         "due_date": "2019-08-20",
     }
-    row = next(r for r in editing.section_summary(demo) if r.code == "resume")
+    row = next(r for r in summary.section_summary(demo) if r.code == "resume")
     assert row.writer == f"{director.name} · PLIE de Sevran"
     assert row.due_date == date(2019, 8, 20)
 
