@@ -29,6 +29,7 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
     from app.budget.views import bp as budget_bp
+    from app.commitments import sign_off_views  # noqa: F401  (its routes)
     from app.commitments.views import bp as commitments_bp
     from app.consortia.views import bp as consortia_bp
     from app.coordination.views import bp as coordination_bp

@@ -1,4 +1,4 @@
-"""Pages where a partner enters its commitments (budget, staff, indicators) and its director signs them."""
+"""Pages where a partner enters its commitments: budget, staff, indicators (signing them: sign_off_views)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ bp = Blueprint("commitments", __name__)
 BASE = "/consortia/<slug>/membres/<partner_code>"
 
 
-def _load(slug: str, partner_code: str) -> tuple[Consortium, Partner]:
+def load_partner(slug: str, partner_code: str) -> tuple[Consortium, Partner]:
     consortium = visible_consortium(slug, current_user)
     return consortium, partner_of(consortium, partner_code)
 
@@ -94,7 +94,7 @@ def _common(consortium: Consortium, partner: Partner) -> dict[str, Any]:
 @bp.get(BASE + "/budget")
 def budget(slug: str, partner_code: str) -> ResponseReturnValue:
     """Le budget d'un membre : dépenses et ressources par année, solde, total."""
-    consortium, partner = _load(slug, partner_code)
+    consortium, partner = load_partner(slug, partner_code)
     grid = entry.budget_grid(partner)
     return _render_budget(consortium, partner, grid, GridInput(), GridForm(formdata=None))
 
@@ -162,7 +162,7 @@ def _render_budget(
 @checks_csrf_in_form
 def save_budget(slug: str, partner_code: str) -> ResponseReturnValue:
     """Enregistrer la grille du budget (une seule transaction)."""
-    consortium, partner = _load(slug, partner_code)
+    consortium, partner = load_partner(slug, partner_code)
     _require_edit(partner)
     grid = entry.budget_grid(partner)
     form = GridForm()
@@ -208,7 +208,7 @@ def _flash_saved(count: int) -> None:
 @bp.get(BASE + "/personnel")
 def staff(slug: str, partner_code: str) -> ResponseReturnValue:
     """Le personnel d'un membre : ETP par fonction et coût annuel chargé (suggère la ligne de personnel)."""
-    consortium, partner = _load(slug, partner_code)
+    consortium, partner = load_partner(slug, partner_code)
     return _render_staff(consortium, partner, GridInput(), GridForm(formdata=None))
 
 
@@ -254,7 +254,7 @@ def _render_staff(
 @checks_csrf_in_form
 def save_staff(slug: str, partner_code: str) -> ResponseReturnValue:
     """Enregistrer les ETP et coûts annuels par fonction."""
-    consortium, partner = _load(slug, partner_code)
+    consortium, partner = load_partner(slug, partner_code)
     _require_edit(partner)
     form = GridForm()
     typed = read_staff(request.form, [row.function for row in staffing.staff_rows(partner)])
@@ -284,7 +284,7 @@ def save_staff(slug: str, partner_code: str) -> ResponseReturnValue:
 @bp.post(BASE + "/personnel/appliquer")
 def apply_staff_cost(slug: str, partner_code: str) -> ResponseReturnValue:
     """Reporter le coût de personnel suggéré dans le budget (une année ou toutes)."""
-    _consortium, partner = _load(slug, partner_code)
+    _consortium, partner = load_partner(slug, partner_code)
     _require_edit(partner)
     years_text = request.form.getlist("year")
     years = [int(y) for y in years_text if y.isascii() and y.isdigit() and len(y) == 4]
@@ -327,7 +327,7 @@ def apply_staff_cost(slug: str, partner_code: str) -> ResponseReturnValue:
 @bp.get(BASE + "/indicateurs")
 def indicators(slug: str, partner_code: str) -> ResponseReturnValue:
     """Les objectifs d'un membre : par année pour les réalisations, pour tout le projet pour les résultats."""
-    consortium, partner = _load(slug, partner_code)
+    consortium, partner = load_partner(slug, partner_code)
     return _render_indicators(consortium, partner, GridInput(), GridForm(formdata=None))
 
 
@@ -382,7 +382,7 @@ def _render_indicators(
 @checks_csrf_in_form
 def save_indicators(slug: str, partner_code: str) -> ResponseReturnValue:
     """Enregistrer les objectifs du membre."""
-    consortium, partner = _load(slug, partner_code)
+    consortium, partner = load_partner(slug, partner_code)
     _require_edit(partner)
     form = GridForm()
     typed = read_indicators(request.form, entry.indicator_grid(partner).editable_keys())
@@ -407,82 +407,3 @@ def save_indicators(slug: str, partner_code: str) -> ResponseReturnValue:
     db.session.commit()
     _flash_saved(len(changes))
     return redirect(url_for(".indicators", slug=slug, partner_code=partner_code), 303)
-
-
-# --- Sign-off -----------------------------------------------------------------------------------
-
-
-@bp.post(BASE + "/signature")
-def sign(slug: str, partner_code: str) -> ResponseReturnValue:
-    """La direction certifie les engagements du membre."""
-    _consortium, partner = _load(slug, partner_code)
-    if not can_sign_off(current_user, partner):
-        raise NotAllowed(_("Seule la direction de ce membre peut certifier ses engagements."))
-    form = SignOffForm()
-    try:
-        sign_off.sign(partner, certified=bool(form.certify.data), by=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-    else:
-        db.session.commit()
-        flash(
-            _("Engagements signés. Toute modification ultérieure rendra cette signature caduque."), "success"
-        )
-    back = request.form.get("retour", "budget")
-    endpoint = {"personnel": ".staff", "indicateurs": ".indicators"}.get(back, ".budget")
-    return redirect(url_for(endpoint, slug=slug, partner_code=partner_code) + "#signature", 303)
-
-
-@bp.get("/consortia/<slug>/signatures")
-def sign_offs(slug: str) -> ResponseReturnValue:
-    """Qui a signé ses engagements, quelles signatures sont caduques, qui n'a jamais signé."""
-    consortium = visible_consortium(slug, current_user)
-    if not can_manage_consortium(current_user, consortium):
-        raise NotAllowed(_("Le suivi des signatures est réservé à la coordination."))
-    states = sign_off.states_of(consortium)
-    return render_template(
-        "commitments/sign_offs.html",
-        consortium=consortium,
-        states=states,
-        recipients={s.partner.id: sign_off.reminder_recipients(s.partner) for s in states},
-    )
-
-
-@bp.route("/consortia/<slug>/signatures/relance", methods=["GET", "POST"])
-def remind(slug: str) -> ResponseReturnValue:
-    """Relancer un membre (ou tous ceux qui n'ont pas signé) : aperçu du message, puis envoi."""
-    consortium = visible_consortium(slug, current_user)
-    if not can_manage_consortium(current_user, consortium):
-        raise NotAllowed(_("Seule la coordination envoie des relances."))
-    code = request.values.get("membre") or None
-    targets = sign_off.to_remind(consortium, code)
-    if request.method == "POST":
-        try:
-            sent = sign_off.send_reminders(consortium, code, by=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(_("Relance placée dans la boîte d'envoi : %(count)s e-mail(s).", count=sent), "success")
-        return redirect(url_for(".sign_offs", slug=slug), 303)
-    if not targets:
-        flash(_("Aucun membre à relancer : tous les membres actifs concernés ont signé."), "info")
-        return redirect(url_for(".sign_offs", slug=slug), 303)
-    first = targets[0]
-    preview = render_template(
-        "mail/sign_off_reminder.txt",
-        consortium=consortium,
-        subject=sign_off.reminder_subject(first.partner),
-        **sign_off.reminder_context(first.partner, first.state, by=current_user),
-    )
-    return render_template(
-        "commitments/remind.html",
-        consortium=consortium,
-        targets=targets,
-        code=code,
-        preview=preview,
-        subject=sign_off.reminder_subject(first.partner),
-        recipients={t.partner.id: sign_off.reminder_recipients(t.partner) for t in targets},
-    )

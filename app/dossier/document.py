@@ -5,6 +5,9 @@ sign-offs, annexes) and returns frozen dataclasses of strings, numbers and dates
 touches an ORM object, and the digest of these values says whether a render can be reused. Every
 figure comes from `app.budget.calculations` (through `consolidation_of` and `plan_of`), formatted
 like the pages (`format_eur`, `format_share`). Withdrawn partners appear nowhere.
+
+One concept, kept whole on purpose though long: the value types of the dossier and the one builder
+that fills them; split, each half would only make sense read with the other.
 """
 
 from __future__ import annotations
