@@ -316,6 +316,13 @@ def _finish(render: DossierRender, dossier: Dossier, rendered: RenderedPdf) -> N
 def render_now(
     consortium: Consortium, *, final: bool, version_label: str | None = None
 ) -> tuple[Dossier, RenderedPdf]:
-    """Render the dossier synchronously (command line, frozen versions): no job, no cache."""
+    """Render the dossier synchronously (command line, frozen versions): no job, no cache.
+
+    The read transaction ends before the render, which takes seconds: no database lock (SQLite's
+    write lock above all) is held meanwhile, so autosaves and other exports go on. Callers write
+    nothing before it (a frozen version re-checks its number after the render).
+    """
     dossier = build_dossier(consortium, final=final, version_label=version_label, generated_at=utcnow())
-    return dossier, render_pdf(dossier_html(dossier))
+    html = dossier_html(dossier)
+    db.session.commit()
+    return dossier, render_pdf(html)
