@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import g, has_request_context, request
+
 from app.budget import figures
 from app.budget.calculations import Consolidation, consolidate
 from app.consortia.models import Consortium
@@ -19,7 +21,20 @@ class ConsortiumState:
 
 
 def consolidation_of(consortium: Consortium) -> ConsortiumState:
-    """Load the consortium's figures and sections and consolidate them (constant number of queries)."""
+    """Load the consortium's figures and sections and consolidate them (constant number of queries).
+
+    A page that only reads (GET) computes it once: the header's badge, the board and the page's own
+    figures share it. A request that writes recomputes it each time, after its changes.
+    """
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return _consolidate(consortium)
+    memo: dict[int, ConsortiumState] = g.setdefault("consolidations", {})
+    if consortium.id not in memo:
+        memo[consortium.id] = _consolidate(consortium)
+    return memo[consortium.id]
+
+
+def _consolidate(consortium: Consortium) -> ConsortiumState:
     section_rows = sections.active_sections(consortium)
     texts = sections.current_texts(consortium)
     data = figures.load(consortium, figures.section_figures(section_rows, texts))

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
@@ -320,3 +320,13 @@ def test_the_checks_say_when_the_deadline_has_passed_until_the_dossier_is_filed(
 
     assert passed in html.unescape(draft)
     assert passed not in html.unescape(filed)
+
+
+def test_a_page_that_reads_consolidates_once_and_a_write_recomputes(app: Flask) -> None:
+    consortium = make_consortium(3)
+    with app.test_request_context("/", method="GET"):
+        first = consolidation_of(consortium)
+        assert consolidation_of(consortium) is first  # the header and the page share it
+        assert consortium.id in g.consolidations
+    with app.test_request_context("/", method="POST"):
+        assert consolidation_of(consortium) is not consolidation_of(consortium)
