@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import random
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from babel.numbers import format_currency, format_decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
 from app.errors import Invalid
 from app.money import (
+    CENT,
     MAX_AMOUNT,
     InvalidAmount,
     format_eur,
@@ -232,3 +235,17 @@ def test_json_amounts_keep_their_existing_behaviour() -> None:
     assert from_cents(123456) == Decimal("1234.56")
     with pytest.raises(InvalidAmount):
         parse_json_amount("1e3")
+
+
+def test_french_formatting_is_babels_to_the_character_on_a_corpus() -> None:
+    draw = random.Random(20261207)
+    corpus = [Decimal(v) for v in ("0", "0.004", "0.005", "-0.004", "1", "999.995", "1000", "-1234567.891")]
+    corpus += [Decimal(draw.randrange(-(10**14), 10**14)) / 100 for _ in range(2000)]
+    corpus += [Decimal(draw.randrange(0, 10**6)) / 1000 for _ in range(500)]
+    for value in corpus:
+        cents = value.quantize(CENT, ROUND_HALF_UP)
+        assert format_eur(value) == format_currency(cents, "EUR", locale="fr_FR"), value
+        assert format_number(value) == format_decimal(cents, format="#,##0.00", locale="fr_FR"), value
+    for rate in [Decimal(draw.randrange(0, 200000)) / 100000 for _ in range(1000)] + [Decimal("12.3456")]:
+        percent = (rate * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        assert format_share(rate) == format_decimal(percent, format="#,##0.0", locale="fr_FR") + "\u00a0%"
