@@ -215,8 +215,10 @@ def test_token_does_not_open_the_pages(client: FlaskClient) -> None:
     token = accounts.create_token(user)
     db.session.commit()
     response = client.get("/", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/connexion")
+    # Refused as a script is (a JSON 401), not served, and no session is opened.
+    assert response.status_code == 401
+    assert "Mes consortiums" not in response.get_data(as_text=True)
+    assert client.get_cookie("consortio_session") is None
 
 
 def test_revoking_twice_keeps_the_first_date() -> None:

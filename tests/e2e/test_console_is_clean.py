@@ -66,6 +66,8 @@ class Problems:
             self.seen.append(f"{self.where} : console : {message.text}")
 
     def _failed(self, request: Request) -> None:
+        if request.failure == "net::ERR_ABORTED":
+            return  # cancelled by the next navigation (a favicon still loading), not a failure
         self.seen.append(f"{self.where} : requête échouée : {request.url} ({request.failure})")
 
     def _response(self, response: Response) -> None:
