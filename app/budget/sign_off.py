@@ -191,10 +191,29 @@ def void_if_changed(partner: Partner, *, by: User, was_valid: bool | None = None
 
 def reminder_recipients(partner: Partner) -> list[str]:
     """Who a reminder goes to: the partner's directors, else its listed contacts."""
-    emails = [user.email for user in directors_of(partner) if user.active]
-    if emails:
-        return emails
-    return sorted({contact["email"] for contact in partner.contacts or [] if contact.get("email")})
+    return recipients_of([partner])[partner.id]
+
+
+def recipients_of(partners: list[Partner]) -> dict[int, list[str]]:
+    """Each partner's reminder recipients (its active directors, else its contacts), in one query."""
+    directors: dict[int, list[str]] = {partner.id: [] for partner in partners}
+    for partner_id, email in db.session.execute(
+        select(RoleGrant.partner_id, User.email)
+        .join(User, User.id == RoleGrant.user_id)
+        .where(
+            RoleGrant.partner_id.in_(list(directors)),
+            RoleGrant.role == Role.DIRECTOR,
+            User.active.is_(True),
+        )
+        .order_by(User.email)
+    ):
+        if partner_id is not None:
+            directors[partner_id].append(email)
+    return {
+        partner.id: directors[partner.id]
+        or sorted({contact["email"] for contact in partner.contacts or [] if contact.get("email")})
+        for partner in partners
+    }
 
 
 def reminder_context(partner: Partner, state: calc.SignOffState, *, by: User) -> dict[str, object]:

@@ -49,7 +49,7 @@ def sign_offs(slug: str) -> ResponseReturnValue:
         "commitments/sign_offs.html",
         consortium=consortium,
         states=states,
-        recipients={s.partner.id: sign_off.reminder_recipients(s.partner) for s in states},
+        recipients=sign_off.recipients_of([s.partner for s in states]),
     )
 
 
@@ -88,5 +88,5 @@ def remind(slug: str) -> ResponseReturnValue:
         code=code,
         preview=preview,
         subject=sign_off.reminder_subject(first.partner),
-        recipients={t.partner.id: sign_off.reminder_recipients(t.partner) for t in targets},
+        recipients=sign_off.recipients_of([t.partner for t in targets]),
     )
