@@ -6,11 +6,12 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.consortia.models import Consortium, Partner
 from app.database import Base, UTCDateTime, stored_enum, utcnow
+from app.richtext import visible_length
 
 
 class SectionScope(enum.StrEnum):
@@ -124,6 +125,9 @@ class SectionRevision(Base):
     number: Mapped[int]
     kind: Mapped[RevisionKind] = mapped_column(stored_enum(RevisionKind), default=RevisionKind.EDIT)
     content: Mapped[str] = mapped_column(Text)
+    # The text's visible characters (app.richtext.visible_length), measured once when it is saved:
+    # the pages that show states and counts never parse the HTML again.
+    visible_chars: Mapped[int] = mapped_column(default=0)
     base_revision_id: Mapped[int | None] = mapped_column(
         ForeignKey("section_revisions.id", ondelete="SET NULL")
     )
@@ -131,6 +135,11 @@ class SectionRevision(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     part: Mapped[SectionPart] = relationship(foreign_keys=[part_id])
+
+
+@event.listens_for(SectionRevision, "before_insert")
+def _measure(_mapper: object, _connection: object, revision: SectionRevision) -> None:
+    revision.visible_chars = visible_length(revision.content or "")
 
 
 class SectionComment(Base):

@@ -18,7 +18,6 @@ from sqlalchemy.orm import aliased
 
 from app.consortia.models import Consortium
 from app.extensions import db
-from app.richtext import visible_length
 from app.sections.models import Section, SectionPart, SectionRevision, SectionStatus
 
 
@@ -88,7 +87,7 @@ def part_facts(
             SectionPart.partner_id,
             SectionPart.status,
             Section.status,
-            head.content,
+            head.visible_chars,
             head.created_at,
             head.author_id,
         )
@@ -101,10 +100,10 @@ def part_facts(
             or_(SectionPart.partner_id.is_(None), SectionPart.partner_id.in_(list(partner_ids)))
         )
     facts = {}
-    for section_id, partner_id, status, shared_status, content, created_at, author_id in db.session.execute(
+    for section_id, partner_id, status, shared_status, chars, created_at, author_id in db.session.execute(
         query
     ):
-        length = visible_length(content) if content else 0
+        length = chars or 0
         state = part_state(length, shared_status if partner_id is None else status)
         facts[(section_id, partner_id)] = PartFacts(
             section_id, partner_id, state, length, created_at, author_id
