@@ -27,7 +27,7 @@ from app.permissions import (
     can_set_part_status,
     can_view_consortium,
 )
-from app.richtext import html_to_text, visible_length
+from app.richtext import html_to_text
 from app.sections.models import (
     Section,
     SectionComment,
@@ -131,7 +131,7 @@ def writing_page(section: Section, user: User) -> list[PartView]:
         head = heads.get(part.id) if part.id else None
         content = head.content if head else ""
         status = section.status if partner is None else part.status
-        length = visible_length(content)
+        length = head.visible_chars if head else 0
         views.append(
             PartView(
                 part=part,
@@ -184,7 +184,7 @@ def set_status(
     if status == current:
         return None
     head = db.session.get(SectionRevision, part.head_revision_id) if part.head_revision_id else None
-    length = visible_length(head.content) if head else 0
+    length = head.visible_chars if head else 0
     if status in (SectionStatus.IN_REVIEW, SectionStatus.VALIDATED):
         limit = section.max_chars if partner_id is None else section.max_chars_per_partner
         if limit is not None and length > limit:

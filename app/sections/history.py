@@ -12,7 +12,6 @@ from app.auth.models import User
 from app.consortia.models import Partner
 from app.errors import NotFound
 from app.extensions import db
-from app.richtext import visible_length
 from app.sections.merge import DiffPiece, word_diff
 from app.sections.models import RevisionKind, Section, SectionPart, SectionRevision
 from app.sections.saving import find_part
@@ -64,7 +63,7 @@ def revisions_of(section: Section, partner: Partner | None) -> list[RevisionRow]
             author=name
             or str(_l("document importé") if revision.kind is RevisionKind.IMPORT else _l("auteur inconnu")),
             created_at=revision.created_at,
-            chars=visible_length(revision.content),
+            chars=revision.visible_chars,
             current=revision.id == part.head_revision_id,
             replaced=max((n for n in shown if n < revision.number), default=None),
         )
