@@ -64,6 +64,8 @@ def dated(document: dict[str, Any], today: date, now: datetime) -> dict[str, Any
     start = _project_start(deadline)
     months = (old_end.year - old_start.year) * 12 + old_end.month - old_start.month + 1
     end = _add_months(start, months) - timedelta(days=1)
+    # « De septembre 2019 à août 2022 » in the texts names the new period (no backslash escapes in it).
+    period = _period(start, end)
     data["call"]["submission_deadline"] = deadline.isoformat()
     data["consortium"]["project_start"] = start.isoformat()
     data["consortium"]["project_end"] = end.isoformat()
@@ -75,14 +77,14 @@ def dated(document: dict[str, Any], today: date, now: datetime) -> dict[str, Any
         _move_years(partner.get("indicators") or {}, "per_year", shift)
         texts = partner.get("sections") or {}
         for code, html in texts.items():
-            texts[code] = _PERIOD.sub(lambda _m: _period(start, end), html)
+            texts[code] = _PERIOD.sub(period, html)
         sign_off = partner.get("sign_off")
         if sign_off and sign_off.get("at"):
             at = datetime.fromisoformat(sign_off["at"]) + moved
             sign_off["at"] = min(at, now - timedelta(days=1)).isoformat()
     for section in data["sections"]:
         if isinstance(section.get("content"), str):
-            section["content"] = _PERIOD.sub(lambda _m: _period(start, end), section["content"])
+            section["content"] = _PERIOD.sub(period, section["content"])
     return data
 
 
