@@ -14,10 +14,14 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.from_object(config if config is not None else config_from_environment())
 
-    from app import models  # noqa: F401  (every model registered on the metadata)
+    from app import (
+        content_version,
+        models,  # noqa: F401  (every model registered on the metadata)
+    )
     from app.extensions import babel, csrf, db, login_manager, migrate
 
     db.init_app(app)
+    content_version.install()
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app)

@@ -274,7 +274,7 @@ def set_required_kinds(consortium: Consortium, kinds: list[str], *, by: User) ->
         db.session.execute(
             delete(RequiredAnnex).where(
                 RequiredAnnex.consortium_id == consortium.id, RequiredAnnex.kind.in_(removed)
-            )
+            ).execution_options(content_of=consortium.id)
         )
     for kind in new:
         if kind not in old:

@@ -116,6 +116,8 @@ class Consortium(Base):
     volunteering_intro: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Moved on by every write to what the dossier shows (app.content_version): the caches' key.
+    content_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     call: Mapped[Call] = relationship()
     lead_partner: Mapped[Partner | None] = relationship(foreign_keys=[lead_partner_id], post_update=True)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload, undefer
 
+from app import content_version
 from app.annexes.models import ANNEX_KIND_LABELS, Annex
 from app.budget import spreadsheets
 from app.budget.consolidation import plan_of
@@ -53,9 +54,13 @@ def content_digest(json_text: str) -> str:
 
 
 def current_content_digest(consortium: Consortium) -> str:
-    """The content digest of the consortium as it is now."""
-    document = export_document(consortium)
-    return content_digest(json.dumps(document_to_dict(document), ensure_ascii=False))
+    """The content digest of the consortium as it is now (computed once per content version)."""
+
+    def compute() -> str:
+        document = export_document(consortium)
+        return content_digest(json.dumps(document_to_dict(document), ensure_ascii=False))
+
+    return content_version.remembered(consortium, "exchange-digest", compute)
 
 
 def safe_name(text: str, fallback: str = "fichier") -> str:

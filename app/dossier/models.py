@@ -23,12 +23,17 @@ class DossierRender(Base):
     """One rendering of a dossier's PDF: a job while it runs, then the cached file for that content digest."""
 
     __tablename__ = "dossier_renders"
-    __table_args__ = (Index("ix_dossier_renders_consortium_digest", "consortium_id", "digest"),)
+    __table_args__ = (
+        Index("ix_dossier_renders_consortium_digest", "consortium_id", "digest"),
+        Index("ix_dossier_renders_consortium_content", "consortium_id", "content_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id", ondelete="CASCADE"))
     # Digest of the Dossier's plain values (final flag and template version included).
     digest: Mapped[str] = mapped_column(String(64))
+    # What it was built from: template, consortium content version, day and kind (`rendering.content_key`).
+    content_key: Mapped[str | None] = mapped_column(String(120))
     final: Mapped[bool] = mapped_column(default=False)
     status: Mapped[RenderStatus] = mapped_column(stored_enum(RenderStatus), default=RenderStatus.QUEUED)
     progress: Mapped[int] = mapped_column(default=0)  # 0–100, shown on the page

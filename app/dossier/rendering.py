@@ -11,15 +11,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from app import content_version
 from app.auth.models import User
 from app.consortia.models import Consortium
 from app.database import utcnow
-from app.dossier.document import Dossier, build_dossier
+from app.dossier.document import TEMPLATE_VERSION, Dossier, build_dossier
 from app.dossier.html import dossier_html
 from app.dossier.models import DossierRender, DossierSnapshot, RenderStatus
 from app.dossier.pdf import RenderedPdf, RenderError, render_pdf
@@ -27,6 +29,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.jobs import run_later
 from app.storage import store_bytes
+from app.templating import paris_today
 
 PDF_MIME = "application/pdf"
 # A render still running after this long was abandoned by its worker (killed, restarted): try again.
@@ -80,12 +83,14 @@ def is_stale(render: DossierRender, now: datetime | None = None) -> bool:
 
 
 def latest_render(
-    consortium: Consortium, digest: str | None = None, *, final: bool | None = None
+    consortium: Consortium, digest: str | None = None, *, final: bool | None = None, key: str | None = None
 ) -> DossierRender | None:
-    """The consortium's most recent render (for this content digest, or of this kind, when given)."""
+    """The consortium's most recent render (for this content digest or key, or of this kind, when given)."""
     query = select(DossierRender).where(DossierRender.consortium_id == consortium.id)
     if digest is not None:
         query = query.where(DossierRender.digest == digest)
+    if key is not None:
+        query = query.where(DossierRender.content_key == key)
     if final is not None:
         query = query.where(DossierRender.final == final)
     return db.session.scalar(query.order_by(DossierRender.id.desc()).limit(1))
@@ -107,13 +112,40 @@ def latest_done(consortium: Consortium, *, final: bool) -> DossierRender | None:
     )
 
 
-def cached_render(consortium: Consortium, dossier: Dossier) -> DossierRender | None:
-    """A finished render of exactly this content, if there is one."""
+def content_key(consortium: Consortium, *, final: bool) -> str:
+    """What a render is filed under: the template, the consortium's content version, the day (the
+    checks compare dates with today's) and the kind. Read before anything is built."""
+    kind = "definitif" if final else "brouillon"
+    return f"{TEMPLATE_VERSION}:{consortium.content_version}:{paris_today().isoformat()}:{kind}"
+
+
+def dossier_of(consortium: Consortium, *, final: bool = False) -> Dossier:
+    """The consortium's dossier as it is now, built once per content version in this process."""
+    return content_version.remembered(
+        consortium, ("dossier", final, paris_today()), lambda: build_dossier(consortium, final=final)
+    )
+
+
+def is_outdated(consortium: Consortium, render: DossierRender, draft: Dossier) -> bool:
+    """Whether a finished render no longer shows the consortium's content (`draft`: its dossier now)."""
+    if render.content_key == content_key(consortium, final=render.final):
+        return False
+    if not render.final:
+        return render.digest != draft.digest
+    if draft.errors:
+        return True
+    final_digest = content_version.remembered(
+        consortium, ("final-digest", paris_today()), lambda: draft.marked_final().digest
+    )
+    return render.digest != final_digest
+
+
+def _done(consortium: Consortium, *criteria: Any) -> DossierRender | None:
     return db.session.scalar(
         select(DossierRender)
         .where(
             DossierRender.consortium_id == consortium.id,
-            DossierRender.digest == dossier.digest,
+            *criteria,
             DossierRender.status == RenderStatus.DONE,
             DossierRender.file_id.is_not(None),
         )
@@ -122,21 +154,36 @@ def cached_render(consortium: Consortium, dossier: Dossier) -> DossierRender | N
     )
 
 
+def cached_render(consortium: Consortium, key: str) -> DossierRender | None:
+    """A finished render of the content as it is now (one indexed query, nothing built)."""
+    return _done(consortium, DossierRender.content_key == key)
+
+
 def request_pdf(consortium: Consortium, *, final: bool, by: User | None) -> DossierRender:
     """The render for the dossier's current content: the cached one, the one under way, or a new job.
 
     Raises Invalid (with the errors) when a final dossier is asked for while the consortium has errors.
     """
-    dossier = build_dossier(consortium, final=final)
-    cached = cached_render(consortium, dossier)
+    key = content_key(consortium, final=final)
+    cached = cached_render(consortium, key)
     if cached is not None:
         return cached
+    pending = latest_render(consortium, key=key)
+    if pending is not None and _pending_fresh(pending):
+        return pending
+    dossier = dossier_of(consortium, final=final)
+    # A write that changed nothing shown (a text saved as it was): the same PDF, filed under the new key.
+    same = _done(consortium, DossierRender.digest == dossier.digest)
+    if same is not None:
+        same.content_key = key
+        return same
     under_way = latest_render(consortium, dossier.digest)
     if under_way is not None and _pending_fresh(under_way):
         return under_way
     render = DossierRender(
         consortium_id=consortium.id,
         digest=dossier.digest,
+        content_key=key,
         final=final,
         status=RenderStatus.QUEUED,
         progress=0,
@@ -295,18 +342,19 @@ def render_job(render_id: int) -> None:
         consortium = db.session.get(Consortium, render.consortium_id)
         if consortium is None:
             raise RenderError(_("Ce consortium n'existe plus."))
+        key = content_key(consortium, final=render.final)  # read before what it keys
         dossier = build_dossier(consortium, final=render.final, generated_at=utcnow())
         set_stage(render, _("Mise en page du dossier"), 10)
         rendered = render_pdf(dossier_html(dossier))
-        _finish(render, dossier, rendered)
+        _finish(render, dossier, key, rendered)
     except Exception as error:
         fail(render_id, error)
 
 
-def _finish(render: DossierRender, dossier: Dossier, rendered: RenderedPdf) -> None:
+def _finish(render: DossierRender, dossier: Dossier, key: str, rendered: RenderedPdf) -> None:
     stored = store_bytes(rendered.data, PDF_MIME)
     # The content may have changed while the job waited: the render is filed under what it shows.
-    render.digest = dossier.digest
+    render.digest, render.content_key = dossier.digest, key
     render.file_id, render.page_count = stored.id, rendered.page_count
     render.status, render.progress, render.stage = RenderStatus.DONE, 100, _("Terminé")
     render.finished_at = utcnow()

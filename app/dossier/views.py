@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -14,9 +15,9 @@ from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import Consortium
 from app.consortia.services import visible_consortium
+from app.database import utcnow
 from app.dossier import exports, rendering, snapshots
 from app.dossier.cli import export_dossier_command
-from app.dossier.document import build_dossier
 from app.dossier.html import dossier_html
 from app.dossier.models import DossierRender, RenderStatus
 from app.errors import DomainError, NotAllowed, NotFound
@@ -80,8 +81,7 @@ def _user_names(ids: set[int | None]) -> dict[int, str]:
 def index(slug: str) -> ResponseReturnValue:
     """Le dossier: its state, the PDF (draft or final), the other exports and the submitted versions."""
     consortium = visible_consortium(slug, current_user)
-    dossier = build_dossier(consortium, final=False)
-    final_digest = None if dossier.errors else dossier.marked_final().digest
+    dossier = rendering.dossier_of(consortium)
     last_draft = rendering.latest_done(consortium, final=False)
     last_final = rendering.latest_done(consortium, final=True)
     shown = None
@@ -95,9 +95,9 @@ def index(slug: str) -> ResponseReturnValue:
         dossier=dossier,
         warnings=dossier.warnings,
         last_draft=last_draft,
-        draft_changed=last_draft is not None and last_draft.digest != dossier.digest,
+        draft_changed=last_draft is not None and rendering.is_outdated(consortium, last_draft, dossier),
         last_final=last_final,
-        final_changed=last_final is not None and last_final.digest != final_digest,
+        final_changed=last_final is not None and rendering.is_outdated(consortium, last_final, dossier),
         shown=shown,
         versions=versions,
         latest_changed=bool(versions) and versions[0].content_digest != current_digest,
@@ -113,7 +113,8 @@ def preview(slug: str) -> ResponseReturnValue:
     """The dossier in the browser, from the same template as the PDF."""
     consortium = visible_consortium(slug, current_user)
     _require_export(consortium)
-    return dossier_html(build_dossier(consortium, final=False), preview=True)
+    dossier = dataclasses.replace(rendering.dossier_of(consortium), generated_at=utcnow())
+    return dossier_html(dossier, preview=True)
 
 
 def _is_ready(render: DossierRender) -> bool:

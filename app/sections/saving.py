@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import Partner, PartnerStatus, Role, RoleGrant
+from app.content_version import NO_CONTENT
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.mail.services import public_link
@@ -142,7 +143,8 @@ def _claim(part_id: int, seen: int) -> bool:
         update(SectionPart)
         .where(SectionPart.id == part_id, SectionPart.version == seen)
         .values(version=seen + 1)
-        .execution_options(synchronize_session=False)
+        # A lock counter: the dossier shows nothing of it.
+        .execution_options(synchronize_session=False, content_of=NO_CONTENT)
     )
     return bool(getattr(result, "rowcount", 0))
 
@@ -160,7 +162,8 @@ def _append(
             update(SectionPart)
             .where(SectionPart.id == part.id)
             .values(head_revision_id=revision.id)
-            .execution_options(synchronize_session=False)
+            # The revision's insert, flushed above, has moved the consortium's content version.
+            .execution_options(synchronize_session=False, content_of=NO_CONTENT)
         )
     db.session.expire(part)
     return revision
