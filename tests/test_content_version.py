@@ -47,10 +47,9 @@ def _first_amount(consortium: Consortium) -> BudgetAmount:
 
 
 def _section(consortium: Consortium) -> Section:
-    section = db.session.scalars(
+    return db.session.scalars(
         select(Section).where(Section.consortium_id == consortium.id, Section.code == "diagnostic")
     ).one()
-    return section
 
 
 def test_writes_the_dossier_shows_move_the_version() -> None:

@@ -272,9 +272,9 @@ def set_required_kinds(consortium: Consortium, kinds: list[str], *, by: User) ->
     removed = [kind for kind in old if kind not in new]
     if removed:
         db.session.execute(
-            delete(RequiredAnnex).where(
-                RequiredAnnex.consortium_id == consortium.id, RequiredAnnex.kind.in_(removed)
-            ).execution_options(content_of=consortium.id)
+            delete(RequiredAnnex)
+            .where(RequiredAnnex.consortium_id == consortium.id, RequiredAnnex.kind.in_(removed))
+            .execution_options(content_of=consortium.id)
         )
     for kind in new:
         if kind not in old:

@@ -41,6 +41,7 @@ from app.exchange.validation import parse_document
 from app.extensions import db
 from app.money import format_json_amount
 from config import TestConfig
+from tests.benchmarks.pages import pages_benchmark
 from tests.factories import demo_data, login, make_consortium, make_member
 
 SIZES = (12, 24, 48)
@@ -258,6 +259,11 @@ def main() -> int:
             dossier_ok, dossier_lines = dossier_benchmark(_bench_app(folder))
         print("\n".join(dossier_lines))
         return 0 if dossier_ok else 1
+    if sys.argv[1:] == ["pages"]:
+        with tempfile.TemporaryDirectory() as folder:
+            pages_ok, pages_lines = pages_benchmark(_bench_app(folder), "SQLite")
+        print("\n".join(pages_lines))
+        return 0 if pages_ok else 1
     if sys.argv[1:] == ["sections"]:
         with tempfile.TemporaryDirectory() as folder:
             section_ok, section_lines = section_page_benchmark(_bench_app(folder))

@@ -1,0 +1,139 @@
+"""The main pages against a minimal page, side by side in one run (`python -m tests.benchmarks.run pages`).
+
+The baseline is a minimal Flask application rendering 100 SQLite rows with Jinja, requested the
+same way as ours: through the WSGI test client, in this process, so that both carry the same
+server-side costs and none of a load generator's. Each page is requested as the lead partner's
+coordinator (who sees everything) for 12 and 60 partners; req/s is the inverse of the median of the
+turns, after one warm-up request. Targets: every page at ≥ 0.5 × the baseline's req/s at 12 partners
+(the overview at ≥ 0.8), and at 60 partners within 1.5 × its time at 12.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import Flask, render_template_string
+from flask.testing import FlaskClient
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select
+
+from app.consortia.models import Role
+from app.extensions import db
+from tests.factories import login, make_consortium, make_member
+
+SIZES = (12, 60)
+TURNS = 30
+PAGES = {
+    "synthèse": "/consortia/{slug}",
+    "plan de financement": "/consortia/{slug}/plan-de-financement",
+    "rédaction (sommaire)": "/consortia/{slug}/redaction",
+    "page d'une section": "/consortia/{slug}/redaction/diagnostic",
+    "grille budgétaire": "/consortia/{slug}/membres/urtie-idf/budget",
+    "indicateurs": "/consortia/{slug}/membres/urtie-idf/indicateurs",
+    "tableau de suivi": "/consortia/{slug}/suivi",
+    "membres": "/consortia/{slug}/membres",
+    "page du dossier": "/consortia/{slug}/dossier",
+    "activité": "/consortia/{slug}/activite",
+    "API": "/api/v1/consortia/{slug}",
+}
+OVERVIEW = "synthèse"
+MIN_RATIO, MIN_OVERVIEW_RATIO, MAX_GROWTH = 0.5, 0.8, 1.5
+
+BASELINE_TEMPLATE = """<!doctype html><html lang="fr"><head><title>Référence</title></head><body>
+<table>{% for row in rows %}<tr><td>{{ row.id }}</td><td>{{ row.name }}</td><td>{{ row.amount }}</td></tr>
+{% endfor %}</table></body></html>"""
+
+
+def median_seconds(action: Callable[[], object], turns: int = TURNS) -> float:
+    """The median time of `turns` runs after a warm-up one."""
+    action()
+    timings = []
+    for _ in range(turns):
+        start = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
+
+
+def baseline_app(folder: str) -> Flask:
+    """A minimal Flask page rendering 100 SQLite rows with Jinja."""
+    engine = create_engine(f"sqlite:///{Path(folder) / 'baseline.sqlite3'}")
+    metadata = MetaData()
+    rows = Table(
+        "rows",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(80)),
+        Column("amount", Integer),
+    )
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(rows), [{"name": f"Ligne {i}", "amount": i * 37} for i in range(100)])
+    app = Flask("baseline")
+
+    @app.get("/")
+    def index() -> str:
+        with engine.connect() as connection:
+            found = connection.execute(select(rows)).all()
+        return render_template_string(BASELINE_TEMPLATE, rows=found)
+
+    return app
+
+
+def _ok(client: FlaskClient, path: str) -> Callable[[], object]:
+    def get() -> object:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        return response
+
+    return get
+
+
+def pages_benchmark(app: Flask, label: str) -> tuple[bool, list[str]]:
+    """Our main pages at 12 and 60 partners against the baseline, on the database `app` uses."""
+    with tempfile.TemporaryDirectory() as folder:
+        baseline = median_seconds(_ok(baseline_app(folder).test_client(), "/"))
+    clients: dict[int, tuple[str, FlaskClient]] = {}
+    for size in SIZES:
+        with app.app_context():
+            consortium = make_consortium(size, slug=f"pages-{size}")
+            user = make_member(consortium, Role.COORDINATOR, "urtie-idf", email=f"pages{size}@exemple.fr")
+            slug, email = consortium.slug, user.email
+            db.session.commit()
+        client = app.test_client()  # requests run in their own app context, as in production
+        login(client, email)
+        clients[size] = (slug, client)
+    timings = {
+        name: {
+            size: median_seconds(_ok(client, path.format(slug=slug)))
+            for size, (slug, client) in clients.items()
+        }
+        for name, path in PAGES.items()
+    }
+    small, large = SIZES
+    lines = [
+        "",
+        f"Pages ({label}) : req/s d'un processus (1 / médiane de {TURNS} requêtes), rapport à la page de"
+        f" référence (Flask minimal, 100 lignes SQLite) : {1 / baseline:.0f} req/s",
+        f"{'page':<24} {f'{small} part. (ms)':>14} {'req/s':>7} {'rapport':>8} {f'{large} part. (ms)':>14}"
+        f" {f'×{large}/{small}':>8}",
+    ]
+    ok = True
+    for name, by_size in timings.items():
+        ratio = baseline / by_size[small]
+        growth = by_size[large] / by_size[small]
+        wanted = MIN_OVERVIEW_RATIO if name == OVERVIEW else MIN_RATIO
+        verdict = "" if ratio >= wanted and growth <= MAX_GROWTH else "  ← hors objectif"
+        ok = ok and not verdict
+        lines.append(
+            f"{name:<24} {by_size[small] * 1000:>14.1f} {1 / by_size[small]:>7.0f} {ratio:>8.2f}"
+            f" {by_size[large] * 1000:>14.1f} {growth:>8.2f}{verdict}"
+        )
+    lines.append(
+        f"  objectifs : rapport ≥ {MIN_RATIO} (synthèse ≥ {MIN_OVERVIEW_RATIO}),"
+        f" {large} partenaires ≤ {MAX_GROWTH} × le temps à {small}"
+    )
+    return ok, lines
