@@ -93,47 +93,100 @@ def _rows(model: type[T], consortium: Consortium) -> tuple[T, ...]:
     )
 
 
-def _partner_rows(model: type[T], partner_ids: list[int]) -> list[T]:
-    return list(db.session.scalars(select(model).where(model.partner_id.in_(partner_ids))))  # type: ignore[attr-defined]
+@dataclass(frozen=True)
+class Rows:
+    """The few ORM rows pages show besides the figures: partners, budget lines, indicators, sign-offs."""
+
+    partners: tuple[Partner, ...]
+    categories: tuple[ExpenseCategory, ...]
+    funders: tuple[Funder, ...]
+    indicators: tuple[IndicatorDefinition, ...]
+    sign_offs: dict[int, SignOff]  # latest sign-off per partner id
 
 
-def load(consortium: Consortium, sections: Sequence[calc.SectionFigures] = ()) -> ConsortiumData:
-    """Load every figure of the consortium, and the section figures given, for calculations."""
+def load_rows(consortium: Consortium) -> Rows:
+    """The consortium's partners, categories, funders, indicators and latest sign-offs (5 queries)."""
     partners = tuple(
         db.session.scalars(
             select(Partner).where(Partner.consortium_id == consortium.id).order_by(Partner.position)
         )
     )
-    categories = _rows(ExpenseCategory, consortium)
-    funders = _rows(Funder, consortium)
-    indicators = _rows(IndicatorDefinition, consortium)
-    ids = [partner.id for partner in partners]
+    sign_offs: dict[int, SignOff] = {}
+    found = db.session.scalars(
+        select(SignOff)
+        .join(Partner, Partner.id == SignOff.partner_id)
+        .where(Partner.consortium_id == consortium.id)
+        .order_by(SignOff.recorded_at, SignOff.id)
+    )
+    for sign_off in found:
+        sign_offs[sign_off.partner_id] = sign_off
+    return Rows(
+        partners,
+        _rows(ExpenseCategory, consortium),
+        _rows(Funder, consortium),
+        _rows(IndicatorDefinition, consortium),
+        sign_offs,
+    )
 
+
+def load(consortium: Consortium, sections: Sequence[calc.SectionFigures] = ()) -> ConsortiumData:
+    """Load every figure of the consortium, and the section figures given, for calculations."""
+    rows = load_rows(consortium)
+    return data_of(consortium, rows, plain_figures(consortium, rows, sections))
+
+
+def data_of(consortium: Consortium, rows: Rows, plain: calc.ConsortiumFigures) -> ConsortiumData:
+    return ConsortiumData(
+        consortium, rows.partners, rows.categories, rows.funders, rows.indicators, rows.sign_offs, plain
+    )
+
+
+def plain_figures(
+    consortium: Consortium, rows: Rows, sections: Sequence[calc.SectionFigures] = ()
+) -> calc.ConsortiumFigures:
+    """The figures as plain values for the calculations: amounts, indicators and staff read as columns."""
+    partner_ids = select(Partner.id).where(Partner.consortium_id == consortium.id).scalar_subquery()
     expenses: dict[int, dict[int, dict[str, Decimal]]] = defaultdict(lambda: defaultdict(dict))
     resources: dict[int, dict[int, dict[str, Decimal]]] = defaultdict(lambda: defaultdict(dict))
-    for amount in _partner_rows(BudgetAmount, ids):
-        target = expenses if amount.kind == AmountKind.EXPENSE else resources
-        target[amount.partner_id][amount.year][amount.code] = amount.amount
+    amounts = db.session.execute(
+        select(
+            BudgetAmount.partner_id,
+            BudgetAmount.kind,
+            BudgetAmount.year,
+            BudgetAmount.code,
+            BudgetAmount.amount,
+        ).where(BudgetAmount.partner_id.in_(partner_ids))
+    )
+    for partner_id, kind, year, code, amount in amounts:
+        target = expenses if kind == AmountKind.EXPENSE else resources
+        target[partner_id][year][code] = amount
     per_year: dict[int, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     totals: dict[int, dict[str, int]] = defaultdict(dict)
-    for value in _partner_rows(IndicatorValue, ids):
-        if value.year == WHOLE_PROJECT:
-            totals[value.partner_id][value.code] = value.value
+    values = db.session.execute(
+        select(
+            IndicatorValue.partner_id, IndicatorValue.year, IndicatorValue.code, IndicatorValue.value
+        ).where(IndicatorValue.partner_id.in_(partner_ids))
+    )
+    for partner_id, year, code, value in values:
+        if year == WHOLE_PROJECT:
+            totals[partner_id][code] = value
         else:
-            per_year[value.partner_id][value.year][value.code] = value.value
+            per_year[partner_id][year][code] = value
     staff: dict[int, dict[str, Decimal]] = defaultdict(dict)
-    for line in sorted(_partner_rows(StaffLine, ids), key=lambda line: line.position):
-        staff[line.partner_id][line.function] = line.fte
-    sign_offs: dict[int, SignOff] = {}
-    for sign_off in sorted(_partner_rows(SignOff, ids), key=lambda s: (s.recorded_at, s.id)):
-        sign_offs[sign_off.partner_id] = sign_off
+    lines = db.session.execute(
+        select(StaffLine.partner_id, StaffLine.function, StaffLine.fte)
+        .where(StaffLine.partner_id.in_(partner_ids))
+        .order_by(StaffLine.position)
+    )
+    for partner_id, function, fte in lines:
+        staff[partner_id][function] = fte
 
-    model = budget_model(consortium, categories, funders)
+    model = budget_model(consortium, rows.categories, rows.funders)
     indicator_defs = tuple(
-        calc.IndicatorDef(i.code, i.label, i.kind.value, i.per_year, i.part_of) for i in indicators
+        calc.IndicatorDef(i.code, i.label, i.kind.value, i.per_year, i.part_of) for i in rows.indicators
     )
     partner_figures = []
-    for index, partner in enumerate(partners):
+    for index, partner in enumerate(rows.partners):
         plain = calc.PartnerFigures(
             id=partner.code,
             name=partner.name,
@@ -145,14 +198,14 @@ def load(consortium: Consortium, sections: Sequence[calc.SectionFigures] = ()) -
             indicator_totals=totals[partner.id],
             staff_fte=staff[partner.id],
         )
-        latest = sign_offs.get(partner.id)
+        latest = rows.sign_offs.get(partner.id)
         state = calc.SignOffState.NONE
         if latest is not None:
             digest = calc.figures_digest(model, indicator_defs, plain)
             state = calc.SignOffState.VALID if latest.digest == digest else calc.SignOffState.VOID
         partner_figures.append(replace(plain, sign_off=state))
 
-    figures = calc.ConsortiumFigures(
+    return calc.ConsortiumFigures(
         rules=call_rules(consortium),
         model=model,
         indicators=indicator_defs,
@@ -163,7 +216,6 @@ def load(consortium: Consortium, sections: Sequence[calc.SectionFigures] = ()) -
         today=paris_today(),
         submitted=consortium.status is ConsortiumStatus.SUBMITTED,
     )
-    return ConsortiumData(consortium, partners, categories, funders, indicators, sign_offs, figures)
 
 
 def section_figures(

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from flask import g, has_request_context, request
 
+from app import content_version
 from app.budget import figures
-from app.budget.calculations import Consolidation, consolidate
+from app.budget.calculations import Consolidation, ConsortiumFigures, consolidate
 from app.consortia.models import Consortium
 from app.sections import services as sections
+from app.templating import paris_today
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,15 @@ def consolidation_of(consortium: Consortium) -> ConsortiumState:
 
 
 def _consolidate(consortium: Consortium) -> ConsortiumState:
-    section_rows = sections.active_sections(consortium)
-    texts = sections.current_texts(consortium)
-    data = figures.load(consortium, figures.section_figures(section_rows, texts))
-    return ConsortiumState(data, consolidate(data.figures))
+    """The rows pages show, read each time (a few); the figures and their totals, plain values,
+    computed once per content version of the consortium (and per day: the checks count days)."""
+    rows = figures.load_rows(consortium)
+
+    def compute() -> tuple[ConsortiumFigures, Consolidation]:
+        section_rows = sections.active_sections(consortium)
+        texts = sections.current_texts(consortium)
+        plain = figures.plain_figures(consortium, rows, figures.section_figures(section_rows, texts))
+        return plain, consolidate(plain)
+
+    plain, totals = content_version.remembered(consortium, ("consolidation", paris_today()), compute)
+    return ConsortiumState(figures.data_of(consortium, rows, plain), totals)
