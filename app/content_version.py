@@ -6,9 +6,10 @@ same transaction as the write, whatever service wrote: after each flush, the row
 or deleted are traced to their consortium (`consortium_id`, or through the partner, section or part
 they belong to) and `consortia.content_version` goes up by one.
 
-A row the dossier never shows (sessions, mail, audit, renders themselves…) moves nothing. A row of no
-consortium in particular (a call, an organisation, a person's name) moves every consortium that uses
-it. A bulk UPDATE or DELETE on a table the dossier shows moves every consortium, unless it says which
+A row the dossier never shows (sessions, mail, audit, renders themselves…) moves nothing. A row of
+no consortium in particular moves every consortium that uses it (a call, an organisation), or every
+consortium (a person's name, which shows wherever they wrote, with or without a role there now).
+A bulk UPDATE or DELETE on a table the dossier shows moves every consortium, unless it says which
 one it touches with `execution_options(content_of=consortium_id)`, or `content_of=NO_CONTENT` when
 it changes nothing shown (a lock counter).
 """
@@ -78,7 +79,6 @@ PARENTS = {
 USERS_OF = {
     "calls": ("consortia", "call_id"),
     "organisations": ("partners", "organisation_id"),
-    "users": ("role_grants", "user_id"),
 }
 
 

@@ -12,7 +12,6 @@ from sqlalchemy import select, update
 
 from app import content_version
 from app.audit import EventKind, record_event
-from app.auth.models import User
 from app.budget.models import BudgetAmount
 from app.consortia.models import Consortium, Organisation, Role
 from app.database import utcnow
@@ -206,9 +205,11 @@ def test_nothing_is_remembered_from_a_transaction_that_wrote_then_rolled_back() 
     assert rendering.dossier_of(consortium).title != "Un titre jamais enregistré"
 
 
-def test_users_of_other_consortia_do_not_move_this_one() -> None:
+def test_a_renamed_person_moves_every_consortium_but_a_login_moves_none() -> None:
     consortium = make_consortium(3)
     other = make_consortium(3, slug="un-autre-consortium")
-    stranger = make_member(other, Role.COORDINATOR, "urtie-idf", email="ailleurs@exemple.fr")
-    assert not moves(consortium, lambda: setattr(stranger, "name", "Quelqu'un d'autre"))
-    assert isinstance(db.session.get(User, stranger.id), User)
+    author = make_member(other, Role.COORDINATOR, "urtie-idf", email="ailleurs@exemple.fr")
+    assert not moves(consortium, lambda: setattr(author, "last_login_at", utcnow()))
+    assert moves(
+        consortium, lambda: setattr(author, "name", "Quelqu'un d'autre")
+    )  # names show where they wrote

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import func, select
 
+from app import content_version
 from app.auth.services import people_names
 from app.consortia.models import Consortium, Partner, PartnerStatus
 from app.extensions import db
@@ -32,7 +33,8 @@ class SectionRow:
     max_chars_per_partner: int | None
     last_change_at: datetime | None
     last_change_by: str | None
-    open_comments: int
+    section_id: int
+    open_comments: int = 0
 
     @property
     def state_label(self) -> str:
@@ -46,7 +48,32 @@ class SectionRow:
 
 
 def section_summary(consortium: Consortium) -> list[SectionRow]:
-    """Every non-archived section with state, writer, length, last change and open comments (5 queries)."""
+    """Every non-archived section with state, writer, length, last change and open comments.
+
+    The rows are built once per content version of the consortium; the open comments, which the
+    dossier does not show (they move no version), are counted each time (one query)."""
+    rows = content_version.remembered(consortium, "section-summary", lambda: _rows(consortium))
+    counts = _open_comments(consortium)
+    return [replace(row, open_comments=counts.get(row.section_id, 0)) for row in rows]
+
+
+def _open_comments(consortium: Consortium) -> dict[int, int]:
+    return dict(
+        db.session.execute(
+            select(SectionPart.section_id, func.count(SectionComment.id))
+            .join(SectionComment, SectionComment.part_id == SectionPart.id)
+            .join(Section, Section.id == SectionPart.section_id)
+            .where(
+                Section.consortium_id == consortium.id,
+                SectionComment.resolved_at.is_(None),
+                SectionComment.parent_id.is_(None),
+            )
+            .group_by(SectionPart.section_id)
+        ).all()
+    )
+
+
+def _rows(consortium: Consortium) -> tuple[SectionRow, ...]:
     sections = list(
         db.session.scalars(
             select(Section)
@@ -60,19 +87,6 @@ def section_summary(consortium: Consortium) -> list[SectionRow]:
     }
     active_ids = [pid for pid, partner in partners.items() if partner.status == PartnerStatus.ACTIVE]
     facts = part_facts(consortium)
-    comment_counts = dict(
-        db.session.execute(
-            select(SectionPart.section_id, func.count(SectionComment.id))
-            .join(SectionComment, SectionComment.part_id == SectionPart.id)
-            .join(Section, Section.id == SectionPart.section_id)
-            .where(
-                Section.consortium_id == consortium.id,
-                SectionComment.resolved_at.is_(None),
-                SectionComment.parent_id.is_(None),
-            )
-            .group_by(SectionPart.section_id)
-        ).all()
-    )
     names = people_names(
         [section.writer_user_id for section in sections] + [fact.author_id for fact in facts.values()]
     )
@@ -112,10 +126,10 @@ def section_summary(consortium: Consortium) -> list[SectionRow]:
                 max_chars_per_partner=per_partner,
                 last_change_at=last.changed_at if last else None,
                 last_change_by=names.get(last.author_id) if last and last.author_id else None,
-                open_comments=comment_counts.get(section.id, 0),
+                section_id=section.id,
             )
         )
-    return rows
+    return tuple(rows)
 
 
 def _writer_label(section: Section, partners: dict[int, Partner], users: dict[int, str]) -> str | None:
