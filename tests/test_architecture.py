@@ -35,6 +35,7 @@ TOP_LEVEL_ALLOWED = {
     "security": {"auth"},  # sessions and tokens of accounts
     "permissions": {"auth", "consortia", "sections"},  # the one place for access rules: reads their models
     "form_fields": {"consortia"},  # shows the field refusals of consortia.validation
+    "content_version": {"consortia"},  # moves and reads the consortium's content version
 }
 
 
