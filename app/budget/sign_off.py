@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app import content_version
 from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.budget import calculations as calc
-from app.budget import figures
 from app.budget.models import SignOff
+from app.budget.services import consolidation_of
 from app.consortia.models import Consortium, Partner, Role, RoleGrant
 from app.database import utcnow
 from app.errors import Invalid, NotAllowed
@@ -41,9 +42,13 @@ class PartnerSignOff:
 
 
 def _digests(consortium: Consortium) -> dict[str, str]:
-    data = figures.load(consortium)
-    model, indicators = data.figures.model, data.figures.indicators
-    return {plain.id: calc.figures_digest(model, indicators, plain) for plain in data.figures.partners}
+    """Each partner's figures digest, by partner code (computed once per content version)."""
+
+    def compute() -> dict[str, str]:
+        plain = consolidation_of(consortium).data.figures
+        return {p.id: calc.figures_digest(plain.model, plain.indicators, p) for p in plain.partners}
+
+    return content_version.remembered(consortium, "figure-digests", compute)
 
 
 def _history(partners: Sequence[Partner]) -> dict[int, list[SignOff]]:

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from app.annexes import services as annexes
 from app.annexes.models import ANNEX_KIND_LABELS, Annex, AnnexKind
 from app.budget import calculations as calc
-from app.budget import figures
 from app.budget.models import WHOLE_PROJECT
+from app.budget.services import consolidation_of
 from app.consortia.models import Consortium, Partner
 from app.extensions import db
 from app.mail.services import public_link
@@ -182,8 +182,8 @@ def owed_of(
     consortium: Consortium, *, partner_ids: Iterable[int] | None = None, absolute: bool = False
 ) -> Owed:
     """What every active partner (or those given) still owes; links absolute for e-mails."""
-    data = figures.load(consortium)
-    consolidation = calc.consolidate(data.figures)
+    consolidated = consolidation_of(consortium)
+    data, consolidation = consolidated.data, consolidated.consolidation
     only = set(partner_ids) if partner_ids is not None else None
     partners: list[tuple[Partner, calc.PartnerFigures, calc.PartnerTotals]] = [
         (partner, plain, totals)

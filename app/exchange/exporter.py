@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.budget import figures
 from app.budget.calculations import PartnerFigures
+from app.budget.services import consolidation_of
 from app.consortia.models import Consortium
 from app.exchange import document as doc
 from app.extensions import db
@@ -44,7 +44,7 @@ def _indicators(
 
 def export_document(consortium: Consortium, *, at: datetime | None = None) -> doc.ExchangeDocument:
     """The whole consortium as an exchange document (canonical: zeros included, model order)."""
-    data = figures.load(consortium)
+    data = consolidation_of(consortium).data
     call = consortium.call
     share_range: tuple[Decimal, Decimal] | None = None
     if call.main_funder_share_min is not None and call.main_funder_share_max is not None:

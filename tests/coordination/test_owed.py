@@ -172,4 +172,10 @@ def test_fixed_number_of_queries_whatever_the_partner_count() -> None:
         db.session.add(RequiredAnnex(consortium_id=consortium.id, kind=AnnexKind.STATUTES))
     db.session.commit()
     _count_queries(small)  # the first run of a connection may set it up
+    _count_queries(large)
+    assert _count_queries(small) == _count_queries(large)  # the figures remembered
+    for consortium in (small, large):
+        consortium.title += " (modifié)"  # a new content version: the figures are read again
+    db.session.commit()
+    db.session.execute(select(1))  # the new transaction begun, as the first run above did
     assert _count_queries(small) == _count_queries(large)
