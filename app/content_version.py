@@ -92,11 +92,9 @@ def _changed(session: Session, instance: Any, table: Table) -> bool:
         return True
     ignored = IGNORED_COLUMNS.get(table.name, frozenset())
     state = inspect(instance)
-    return any(
-        attribute.history.has_changes()
-        for attribute in state.attrs
-        if attribute.key not in ignored and attribute.key in table.c
-    )
+    # Relationships count too: a row re-attached through one (`partner.organisation = …`) may show
+    # its new foreign key only once the flush has run.
+    return any(attribute.history.has_changes() for attribute in state.attrs if attribute.key not in ignored)
 
 
 def _consortia_of(session: Session, table: Table, row_id: Any, instance: Any) -> set[int]:
