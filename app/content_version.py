@@ -9,9 +9,9 @@ they belong to) and `consortia.content_version` goes up by one.
 A row the dossier never shows (sessions, mail, audit, renders themselves…) moves nothing. A row of
 no consortium in particular moves every consortium that uses it (a call, an organisation), or every
 consortium (a person's name, which shows wherever they wrote, with or without a role there now).
-A bulk UPDATE or DELETE on a table the dossier shows moves every consortium, unless it says which
-one it touches with `execution_options(content_of=consortium_id)`, or `content_of=NO_CONTENT` when
-it changes nothing shown (a lock counter).
+An INSERT, UPDATE or DELETE statement on a table the dossier shows moves every consortium, unless
+it says which one it touches with `execution_options(content_of=consortium_id)`, or
+`content_of=NO_CONTENT` when it changes nothing shown (a lock counter).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Table, event, inspect, select, update
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 from app.extensions import db
 
@@ -146,8 +146,8 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
 
 
 def _on_bulk(state: ORMExecuteState) -> None:
-    """A bulk UPDATE or DELETE on a table the dossier shows: its consortium, or every one."""
-    if not (state.is_update or state.is_delete):
+    """An INSERT, UPDATE or DELETE statement on a table the dossier shows: its consortium, or every one."""
+    if not (state.is_insert or state.is_update or state.is_delete):
         return
     table = getattr(state.statement, "table", None)
     if not isinstance(table, Table) or table.name in IGNORED_TABLES or table.name == "consortia":
@@ -187,8 +187,10 @@ def _refresh_loaded(session: Session) -> None:
             session.expire(instance, ["content_version"])
 
 
-def _transaction_over(session: Session) -> None:
-    session.info.pop(_WROTE, None)
+def _transaction_over(session: Session, transaction: SessionTransaction) -> None:
+    # A savepoint's end is not the transaction's: its writes still wait for the outer commit.
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
 
 
 def install() -> None:
@@ -198,8 +200,7 @@ def install() -> None:
     event.listen(Session, "after_flush", _after_flush)
     event.listen(Session, "after_flush_postexec", _after_flush_postexec)
     event.listen(Session, "do_orm_execute", _on_bulk)
-    event.listen(Session, "after_commit", _transaction_over)
-    event.listen(Session, "after_rollback", _transaction_over)
+    event.listen(Session, "after_transaction_end", _transaction_over)
 
 
 _memo: OrderedDict[Hashable, Any] = OrderedDict()

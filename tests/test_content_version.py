@@ -13,6 +13,9 @@ from sqlalchemy import select, update
 from app import content_version
 from app.audit import EventKind, record_event
 from app.budget.models import BudgetAmount
+from app.budget.services import consolidation_of
+from app.commitments import services as commitments
+from app.commitments.cells import CellEdit
 from app.consortia.models import Consortium, Organisation, Role
 from app.database import utcnow
 from app.dossier import rendering
@@ -80,6 +83,29 @@ def test_writes_the_dossier_shows_move_the_version() -> None:
     assert moves(consortium, rename_call)
     assert moves(consortium, rename_coordinator)  # through the person's roles
     assert moves(consortium, lambda: setattr(consortium, "title", "Un autre titre"))
+
+
+def test_a_budget_typed_in_the_grid_shows_on_the_next_page(app: Flask) -> None:
+    """A cell typed for the first time is an INSERT statement, a changed one an UPDATE: both count."""
+    consortium = make_consortium(3)
+    other = make_consortium(3, slug="un-autre-consortium")
+    partner = consortium.partners[0]
+    coordinator = make_member(consortium, Role.COORDINATOR, "urtie-idf")
+    grid = commitments.budget_grid(partner)
+    empty = next(key for key in grid.editable_keys() if key not in grid.amounts)
+    before = consolidation_of(consortium).consolidation
+    other_version = _version(other)
+
+    def type_cell(amount: str) -> None:
+        seen = commitments.budget_grid(partner).versions.get(empty, 0)
+        commitments.save_budget(partner, [CellEdit(empty, (Decimal(amount),), seen)], by=coordinator)
+
+    assert moves(consortium, lambda: type_cell("1000.00"))
+    after_insert = consolidation_of(consortium).consolidation
+    assert after_insert != before
+    assert moves(consortium, lambda: type_cell("1500.00"))
+    assert consolidation_of(consortium).consolidation != after_insert
+    assert _version(other) == other_version
 
 
 def test_what_the_dossier_never_shows_leaves_the_version() -> None:
@@ -201,6 +227,17 @@ def test_nothing_is_remembered_from_a_transaction_that_wrote_then_rolled_back() 
     db.session.rollback()
     assert consortium.content_version == version
     consortium.acronym = "AUTRE"  # a real write, reaching the version the rolled back one had
+    db.session.commit()
+    assert rendering.dossier_of(consortium).title != "Un titre jamais enregistré"
+
+
+def test_a_savepoint_released_inside_a_writing_transaction_remembers_nothing() -> None:
+    consortium = make_consortium(3)
+    with db.session.begin_nested():
+        consortium.title = "Un titre jamais enregistré"
+    rendering.dossier_of(consortium)  # the savepoint is over, the transaction is not
+    db.session.rollback()
+    consortium.acronym = "AUTRE"
     db.session.commit()
     assert rendering.dossier_of(consortium).title != "Un titre jamais enregistré"
 

@@ -164,7 +164,8 @@ def write_cells(table: Table, partner: Partner, edits: Iterable[CellEdit], by: U
             try:
                 with db.session.begin_nested():
                     db.session.execute(
-                        insert(model).values(
+                        insert(model)
+                        .values(
                             partner_id=partner.id,
                             **dict(zip(table.keys, edit.key, strict=True)),
                             **values,
@@ -172,6 +173,7 @@ def write_cells(table: Table, partner: Partner, edits: Iterable[CellEdit], by: U
                             **stamp,
                             version=1,
                         )
+                        .execution_options(content_of=partner.consortium_id)
                     )
             except IntegrityError:
                 # Someone created this cell between our read and our insert.
@@ -185,7 +187,7 @@ def write_cells(table: Table, partner: Partner, edits: Iterable[CellEdit], by: U
                 update(model)
                 .where(model.id == row.id, model.version == edit.seen_version)
                 .values(**values, **stamp, version=model.version + 1)
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False, content_of=partner.consortium_id)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 conflicts[edit.key] = _conflict(table, partner, edit.key)
