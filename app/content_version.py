@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from markupsafe import Markup
 from sqlalchemy import Table, event, inspect, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
@@ -35,7 +36,7 @@ NO_CONTENT = "none"
 _PENDING = "content_version.consortia"
 _EVERY = -1  # in the pending set: every consortium
 _WROTE = "content_version.wrote"  # the transaction moved a version: nothing it reads is remembered
-MEMO_SIZE = 32
+MEMO_SIZE = 256  # a few parts of pages for each consortium in use
 
 # Tables whose rows the dossier never shows.
 IGNORED_TABLES = frozenset(
@@ -230,6 +231,14 @@ def remembered(consortium: Consortium, what: Hashable, build: Callable[[], T]) -
         while len(_memo) > MEMO_SIZE:
             _memo.popitem(last=False)
     return value
+
+
+def remembered_html(consortium: Consortium, what: Hashable, render: Callable[[], str]) -> Markup:
+    """A part of a page that shows the consortium's content and nothing of who looks at it, rendered
+    once per content version and day (dates and delays count in days)."""
+    from app.templating import paris_today
+
+    return remembered(consortium, ("html", what, paris_today()), lambda: Markup(render()))
 
 
 def content_version(consortium_id: int) -> int:

@@ -165,7 +165,7 @@ def can_invite(user: User, consortium: Consortium, role: Role, partner: Partner 
 def partner_acted_for(user: User, consortium: Consortium) -> Partner | None:
     """The partner whose director or contributor the user is; None for coordinators, readers and admins."""
     grant = grant_of(user, consortium)
-    if grant is None or grant.partner is None or grant.role not in PARTNER_ROLES:
+    if grant is None or grant.partner_id is None or grant.role not in PARTNER_ROLES:
         return None
     return grant.partner
 

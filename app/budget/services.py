@@ -36,16 +36,29 @@ def consolidation_of(consortium: Consortium) -> ConsortiumState:
     return memo[consortium.id]
 
 
+def totals_of(consortium: Consortium) -> Consolidation:
+    """What the consortium's figures add up to, without the rows pages show (the header's badge)."""
+    return _plain(consortium)[1]
+
+
 def _consolidate(consortium: Consortium) -> ConsortiumState:
-    """The rows pages show, read each time (a few); the figures and their totals, plain values,
-    computed once per content version of the consortium (and per day: the checks count days)."""
+    """The rows pages show, read each time (a few); the figures and their totals from `_plain`."""
     rows = figures.load_rows(consortium)
+    plain, totals = _plain(consortium, rows)
+    return ConsortiumState(figures.data_of(consortium, rows, plain), totals)
+
+
+def _plain(
+    consortium: Consortium, rows: figures.Rows | None = None
+) -> tuple[ConsortiumFigures, Consolidation]:
+    """The figures and their totals, plain values, computed once per content version of the
+    consortium (and per day: the checks count days)."""
 
     def compute() -> tuple[ConsortiumFigures, Consolidation]:
+        loaded = rows if rows is not None else figures.load_rows(consortium)
         section_rows = sections.active_sections(consortium)
         texts = sections.current_texts(consortium)
-        plain = figures.plain_figures(consortium, rows, figures.section_figures(section_rows, texts))
+        plain = figures.plain_figures(consortium, loaded, figures.section_figures(section_rows, texts))
         return plain, consolidate(plain)
 
-    plain, totals = content_version.remembered(consortium, ("consolidation", paris_today()), compute)
-    return ConsortiumState(figures.data_of(consortium, rows, plain), totals)
+    return content_version.remembered(consortium, ("consolidation", paris_today()), compute)

@@ -12,12 +12,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from markupsafe import Markup
 
+from app import content_version
 from app.budget import spreadsheet_import, spreadsheets
-from app.budget.calculations import Consolidation
 from app.budget.consolidation import BUDGET_ENDPOINT, finding_link, group_label, plan_of
 from app.budget.models import SpreadsheetImport
-from app.budget.services import consolidation_of
+from app.budget.services import consolidation_of, totals_of
 from app.consortia.models import Consortium, Partner, PartnerStatus
 from app.consortia.services import partner_by_code, visible_consortium
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
@@ -30,13 +31,17 @@ bp = Blueprint("budget", __name__)
 
 
 @bp.app_context_processor
-def _consortium_totals() -> dict[str, Any]:
+def _consortium_heading() -> dict[str, Any]:
     # The header of every consortium page shows the errors/warnings badge, whichever feature
     # renders the page: lower features' templates call this without importing budget.
-    def consortium_totals(consortium: Consortium) -> Consolidation:
-        return consolidation_of(consortium).consolidation
+    def consortium_heading(consortium: Consortium) -> Markup:
+        def render() -> str:
+            totals = totals_of(consortium)
+            return render_template("consortia/_heading.html", consortium=consortium, totals=totals)
 
-    return {"consortium_totals": consortium_totals}
+        return content_version.remembered_html(consortium, "heading", render)
+
+    return {"consortium_heading": consortium_heading}
 
 
 class UploadForm(FlaskForm):

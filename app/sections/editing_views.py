@@ -61,7 +61,7 @@ def index(slug: str) -> ResponseReturnValue:
     """Rédaction: every section with its status, writer, length, last change and open comments."""
     consortium = visible_consortium(slug, current_user)
     return render_template(
-        "sections/index.html", consortium=consortium, summary=summary.section_summary(consortium)
+        "sections/index.html", consortium=consortium, summary_table=summary.summary_table(consortium)
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from flask import render_template
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from app import content_version
@@ -47,14 +49,26 @@ class SectionRow:
         return self.max_chars is not None and (self.shared_length or 0) > self.max_chars
 
 
-def section_summary(consortium: Consortium) -> list[SectionRow]:
+def section_summary(consortium: Consortium, open_comments: dict[int, int] | None = None) -> list[SectionRow]:
     """Every non-archived section with state, writer, length, last change and open comments.
 
     The rows are built once per content version of the consortium; the open comments, which the
     dossier does not show (they move no version), are counted each time (one query)."""
     rows = content_version.remembered(consortium, "section-summary", lambda: _rows(consortium))
-    counts = _open_comments(consortium)
+    counts = _open_comments(consortium) if open_comments is None else open_comments
     return [replace(row, open_comments=counts.get(row.section_id, 0)) for row in rows]
+
+
+def summary_table(consortium: Consortium) -> Markup:
+    """The writing summary's table, as the overview and the writing page show it: rendered once per
+    content version and count of open comments."""
+    counts = _open_comments(consortium)
+
+    def render() -> str:
+        rows = section_summary(consortium, counts)
+        return render_template("sections/_summary_table.html", consortium=consortium, summary=rows)
+
+    return content_version.remembered_html(consortium, ("writing-summary", *sorted(counts.items())), render)
 
 
 def _open_comments(consortium: Consortium) -> dict[int, int]:

@@ -276,3 +276,28 @@ def test_non_member_gets_not_found_as_if_the_consortium_did_not_exist(
     assert consortium.title not in shown.text
     assert not shown.rows
     assert api.get_json()["message"] == "Ce consortium n'existe pas ou vous n'y avez pas accès."
+
+
+def test_the_overview_seen_again_after_a_change_shows_it_and_each_person_their_own_links(
+    client: FlaskClient, consortium: Consortium
+) -> None:
+    """The figures' part of the page is rendered once per content version: a second look after a
+    change shows the change, and a reader looking after a coordinator does not get the export link."""
+    coordinator = logged_in_client(client, consortium, "coordinator")
+    reader_client = client.application.test_client()
+    login(reader_client, make_member(consortium, Role.READER, None).email)
+    first = overview(coordinator, consortium.slug)
+    assert EXPORT_LINK in first.links
+    assert EXPORT_LINK not in overview(reader_client, consortium.slug).links
+
+    partner = partner_by_code(consortium, "atout-plie")
+    assert partner is not None
+    partner.status = PartnerStatus.WITHDRAWN
+    consortium.title = "Un titre revu la veille du dépôt"
+    db.session.commit()
+
+    again = overview(coordinator, consortium.slug)
+    assert "Retiré" in again.rows["atout-plie"]
+    assert "Membres actifs 11 sur 12 au total" in again.text
+    assert "Un titre revu la veille du dépôt" in again.text
+    assert EXPORT_LINK not in overview(reader_client, consortium.slug).links
