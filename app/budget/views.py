@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from app import content_version
 from app.budget import spreadsheet_import, spreadsheets
-from app.budget.consolidation import BUDGET_ENDPOINT, finding_link, group_label, plan_of
+from app.budget.consolidation import BUDGET_ENDPOINT, finding_link, plan_of
 from app.budget.models import SpreadsheetImport
 from app.budget.services import consolidation_of, totals_of
 from app.consortia.models import Consortium, Partner, PartnerStatus
@@ -69,6 +69,11 @@ def _grid_url(consortium: Consortium, partner: Partner) -> str:
 def plan(slug: str) -> ResponseReturnValue:
     """Plan de financement: the plan by partner, category, funder and group, its checks and charts."""
     consortium = visible_consortium(slug, current_user)
+    body = content_version.remembered_html(consortium, "plan", lambda: _plan_body(consortium))
+    return render_template("budget/plan.html", consortium=consortium, body=body)
+
+
+def _plan_body(consortium: Consortium) -> str:
     state = consolidation_of(consortium)
     totals = state.consolidation
     findings = [
@@ -78,15 +83,13 @@ def plan(slug: str) -> ResponseReturnValue:
         row.id: url_for(BUDGET_ENDPOINT, slug=consortium.slug, partner_code=row.id) for row in totals.partners
     }
     return render_template(
-        "budget/plan.html",
+        "budget/_plan_body.html",
         consortium=consortium,
         state=state,
         totals=totals,
         plan=plan_of(state),
         findings=findings,
         partner_links=partner_links,
-        rules=state.data.figures.rules,
-        group_label=group_label,
     )
 
 
