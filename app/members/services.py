@@ -60,7 +60,6 @@ class MembersPage:
 
     state: ConsortiumState
     rows: tuple[PartnerRow, ...]
-    pending: tuple[PendingRow, ...]
     map: members_map.MembersMap
 
     @property
@@ -135,7 +134,8 @@ def map_of(state: ConsortiumState) -> members_map.MembersMap:
 
 
 def members_page(consortium: Consortium) -> MembersPage:
-    """The partners page: every partner, its people and figures, the organisations on their way in."""
+    """The partners page's partners: every partner, its people and figures, and the map (those on
+    their way in are `pending_organisations`)."""
     state = consolidation_of(consortium)
     totals = {row.id: row for row in state.consolidation.partners}
     people = consortium_people(consortium)
@@ -154,7 +154,7 @@ def members_page(consortium: Consortium) -> MembersPage:
         )
         for partner in state.data.partners
     )
-    return MembersPage(state, rows, tuple(pending_organisations(consortium)), map_of(state))
+    return MembersPage(state, rows, map_of(state))
 
 
 # --- one partner and its people ------------------------------------------------------------------

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
+from app import content_version
 from app.consortia.models import PARTNER_ROLES, ROLE_LABELS, Consortium, Partner, Role
 from app.consortia.services import visible_consortium
 from app.errors import DomainError, NotAllowed
@@ -17,6 +21,7 @@ from app.members.forms import HandOverForm, RoleForm, WithdrawForm
 from app.members.map import LICENCE_URL, render_svg
 from app.permissions import can_manage_consortium, can_manage_partner_people, can_withdraw_partner
 from app.security import checks_csrf_in_form
+from app.templating import paris_today
 
 bp = Blueprint("members", __name__)
 
@@ -34,18 +39,46 @@ def _load(slug: str, code: str) -> tuple[Consortium, Partner]:
 def index(slug: str) -> ResponseReturnValue:
     """Les membres: every partner with its people and figures, those on their way in, and the map."""
     consortium = visible_consortium(slug, current_user)
-    page = services.members_page(consortium)
     return render_template(
         "members/index.html",
         consortium=consortium,
-        page=page,
-        totals=page.state.consolidation,
-        map_svg=render_svg(page.map, css_class="members-map img-fluid", attribution=False),
-        licence_url=LICENCE_URL,
-        role_labels=ROLE_LABELS,
+        content=content_version.remembered(
+            consortium, ("members", paris_today()), lambda: _partners_content(consortium)
+        ),
+        pending=services.pending_organisations(consortium),
         can_manage=can_manage_consortium(current_user, consortium),
         invitations_url=url_for("invitations.index", slug=consortium.slug),
         volunteering_url=url_for("volunteering.manage", slug=consortium.slug),
+    )
+
+
+@dataclass(frozen=True)
+class PartnersContent:
+    """The members page's parts that show the consortium's content, rendered, and their counts."""
+
+    partners: Markup
+    total: Markup
+    map: Markup
+    active_count: int
+    partner_count: int
+
+
+def _partners_content(consortium: Consortium) -> PartnersContent:
+    page = services.members_page(consortium)
+    context = {
+        "consortium": consortium,
+        "page": page,
+        "totals": page.state.consolidation,
+        "map_svg": render_svg(page.map, css_class="members-map img-fluid", attribution=False),
+        "licence_url": LICENCE_URL,
+        "role_labels": ROLE_LABELS,
+    }
+    return PartnersContent(
+        partners=Markup(render_template("members/_partners.html", **context)),
+        total=Markup(render_template("members/_total.html", **context)),
+        map=Markup(render_template("members/_map.html", **context)),
+        active_count=page.active_count,
+        partner_count=len(page.rows),
     )
 
 
