@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from flask import has_request_context, url_for
 from sqlalchemy import select
 
+from app import content_version
 from app.annexes import services as annexes
 from app.annexes.models import ANNEX_KIND_LABELS, Annex, AnnexKind
 from app.budget import calculations as calc
@@ -25,6 +26,7 @@ from app.extensions import db
 from app.mail.services import public_link
 from app.sections.models import Section
 from app.sections.states import PART_STATE_LABELS, PartState, part_facts, state_of
+from app.templating import paris_today
 
 PARTNER_TEXT = "partner_text"
 SHARED_TEXT = "shared_text"
@@ -176,6 +178,12 @@ _SIGN_OFF_STATES = {
     calc.SignOffState.VOID: VOID,
     calc.SignOffState.NONE: MISSING,
 }
+
+
+def board_owed(consortium: Consortium) -> Owed:
+    """What every active partner still owes, links relative, as the board and the overview show it:
+    computed once per content version of the consortium and day."""
+    return content_version.remembered(consortium, ("owed", paris_today()), lambda: owed_of(consortium))
 
 
 def owed_of(

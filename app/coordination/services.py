@@ -14,7 +14,7 @@ from app.audit import EventKind, audit_value, record_event
 from app.auth.models import User
 from app.consortia.models import Consortium
 from app.coordination.models import Milestone
-from app.coordination.owed import KIND_LABELS, KINDS, Owed, OwedItem, PartnerOwed, owed_of
+from app.coordination.owed import KIND_LABELS, KINDS, Owed, OwedItem, PartnerOwed, board_owed
 from app.database import utcnow
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
@@ -286,7 +286,7 @@ class PartnerTodo:
 def todo_of(consortium: Consortium, partner_id: int, today: date | None = None) -> PartnerTodo | None:
     """What a partner still owes, each item due by the nearest milestone covering it, else the deadline."""
     today = today or paris_today()
-    row = owed_of(consortium, partner_ids=[partner_id]).of(partner_id)
+    row = board_owed(consortium).of(partner_id)
     if row is None:
         return None
     milestones = milestones_of(consortium)

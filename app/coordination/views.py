@@ -10,12 +10,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import content_version
 from app.consortia.models import Consortium
 from app.consortia.services import visible_consortium
 from app.coordination import reminders, services
 from app.coordination.cli import send_reminders
 from app.coordination.models import Milestone
-from app.coordination.owed import KIND_LABELS, KINDS, STATE_LABELS, STATES, owed_of
+from app.coordination.owed import KIND_LABELS, KINDS, STATE_LABELS, STATES, Owed, board_owed
 from app.errors import DomainError, Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.permissions import can_coordinate, partner_acted_for
@@ -47,12 +48,40 @@ def _coordinated(slug: str) -> Consortium:
 def board(slug: str) -> ResponseReturnValue:
     """Tableau de suivi: who still owes what, per partner and per thing owed, with the deadlines."""
     consortium = _coordinated(slug)
-    owed = owed_of(consortium)
+    owed = board_owed(consortium)
     departement = request.args.get("departement", "").strip()
     state = request.args.get("etat", "").strip()
     if state not in STATES:
         state = ""
     departements = sorted({d for row in owed.partners for d in row.departements})
+    # A département no member covers shows no row: one key for all of them, whatever was typed.
+    shown = departement if not departement or departement in departements else None
+    table = content_version.remembered_html(
+        consortium, ("board", shown, state), lambda: _board_table(owed, departement, state)
+    )
+    today = services.paris_today()
+    milestones = services.milestones_of(consortium)
+    deadline = consortium.call.submission_deadline
+    return render_template(
+        "coordination/board.html",
+        consortium=consortium,
+        table=table,
+        departements=departements,
+        departement=departement,
+        state=state,
+        states=STATES,
+        state_labels=STATE_LABELS,
+        today=today,
+        deadline=deadline,
+        deadline_countdown=services.countdown(deadline, today),
+        milestones=[
+            (m, services.countdown(m.due_date, today), services.covers_labels(m), services.lacks_of(m, owed))
+            for m in milestones
+        ],
+    )
+
+
+def _board_table(owed: Owed, departement: str, state: str) -> str:
     rows = [
         row
         for row in owed.partners
@@ -63,28 +92,14 @@ def board(slug: str) -> ResponseReturnValue:
         column.key: sum(1 for row in rows for item in row.items if item.key == column.key and not item.done)
         for column in owed.columns
     }
-    today = services.paris_today()
-    milestones = services.milestones_of(consortium)
-    deadline = consortium.call.submission_deadline
     return render_template(
-        "coordination/board.html",
-        consortium=consortium,
+        "coordination/_board_table.html",
         owed=owed,
         rows=rows,
         column_totals=column_totals,
-        departements=departements,
-        departement=departement,
         state=state,
-        states=STATES,
         state_labels=STATE_LABELS,
         kind_labels=KIND_LABELS,
-        today=today,
-        deadline=deadline,
-        deadline_countdown=services.countdown(deadline, today),
-        milestones=[
-            (m, services.countdown(m.due_date, today), services.covers_labels(m), services.lacks_of(m, owed))
-            for m in milestones
-        ],
     )
 
 
@@ -107,7 +122,7 @@ def _render_milestones(
     status: int = 200,
 ) -> ResponseReturnValue:
     today = services.paris_today()
-    owed = owed_of(consortium)
+    owed = board_owed(consortium)
     milestones = services.milestones_of(consortium)
     return (
         render_template(
