@@ -10,7 +10,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
+from app import content_version
 from app.budget import sign_off
 from app.commitments import cells
 from app.commitments import services as entry
@@ -33,6 +35,7 @@ from app.members.services import partner_of
 from app.money import format_number
 from app.permissions import can_edit_partner_figures, can_manage_consortium, can_sign_off
 from app.security import checks_csrf_in_form
+from app.templating import paris_today
 
 bp = Blueprint("commitments", __name__)
 
@@ -95,8 +98,7 @@ def _common(consortium: Consortium, partner: Partner) -> dict[str, Any]:
 def budget(slug: str, partner_code: str) -> ResponseReturnValue:
     """Le budget d'un membre : dépenses et ressources par année, solde, total."""
     consortium, partner = load_partner(slug, partner_code)
-    grid = entry.budget_grid(partner)
-    return _render_budget(consortium, partner, grid, GridInput(), GridForm(formdata=None))
+    return _render_budget(consortium, partner, None, GridInput(), GridForm(formdata=None))
 
 
 def _cells(
@@ -115,12 +117,35 @@ def _cells(
 def _render_budget(
     consortium: Consortium,
     partner: Partner,
-    grid: entry.BudgetGrid,
+    grid: entry.BudgetGrid | None,
     typed: GridInput,
     form: GridForm,
     conflicts: dict[str, str] | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
+    """The budget page; its grid as stored (`grid` None) is rendered once per content version."""
+    common = _common(consortium, partner)
+
+    def parts() -> tuple[Markup, Markup]:
+        context = _grid_context(consortium, grid or entry.budget_grid(partner), typed, conflicts)
+        return (
+            Markup(render_template("commitments/_budget_intro.html", **context)),
+            Markup(render_template("commitments/_budget_grid.html", **common, **context)),
+        )
+
+    if grid is None:
+        key = ("budget-grid", paris_today(), partner.id, common["can_edit"])
+        intro, grid_table = content_version.remembered(consortium, key, parts)
+    else:
+        intro, grid_table = parts()
+    return render_template(
+        "commitments/budget.html", **common, intro=intro, grid_table=grid_table, form=form
+    ), status
+
+
+def _grid_context(
+    consortium: Consortium, grid: entry.BudgetGrid, typed: GridInput, conflicts: dict[str, str] | None
+) -> dict[str, Any]:
     texts, versions, originals = _cells(
         typed,
         (
@@ -136,26 +161,20 @@ def _render_budget(
     for edit in typed.edits:
         amounts[edit.key] = edit.value[0]
     rule = grid.model.indirect_costs
-    return (
-        render_template(
-            "commitments/budget.html",
-            **_common(consortium, partner),
-            grid=grid,
-            grid_totals=grid.totals(amounts),
-            texts=texts,
-            versions=versions,
-            originals=originals,
-            errors=typed.errors,
-            conflicts=conflicts or {},
-            form=form,
-            cell_name=budget_cell_name,
-            rate=rule.rate if rule else None,
-            base_categories=rule.base_categories if rule else (),
-            tolerance_cents=int(grid.tolerance * 100),
-            months={year: staffing.months_in_year(consortium, year) for year in grid.years},
-        ),
-        status,
-    )
+    return {
+        "grid": grid,
+        "grid_totals": grid.totals(amounts),
+        "texts": texts,
+        "versions": versions,
+        "originals": originals,
+        "errors": typed.errors,
+        "conflicts": conflicts or {},
+        "cell_name": budget_cell_name,
+        "rate": rule.rate if rule else None,
+        "base_categories": rule.base_categories if rule else (),
+        "tolerance_cents": int(grid.tolerance * 100),
+        "months": {year: staffing.months_in_year(consortium, year) for year in grid.years},
+    }
 
 
 @bp.post(BASE + "/budget")
