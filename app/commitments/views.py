@@ -347,7 +347,7 @@ def apply_staff_cost(slug: str, partner_code: str) -> ResponseReturnValue:
 def indicators(slug: str, partner_code: str) -> ResponseReturnValue:
     """Les objectifs d'un membre : par année pour les réalisations, pour tout le projet pour les résultats."""
     consortium, partner = load_partner(slug, partner_code)
-    return _render_indicators(consortium, partner, GridInput(), GridForm(formdata=None))
+    return _render_indicators(consortium, partner, GridInput(), GridForm(formdata=None), stored=True)
 
 
 def _render_indicators(
@@ -357,8 +357,28 @@ def _render_indicators(
     form: GridForm,
     conflicts: dict[str, str] | None = None,
     status: int = 200,
+    *,
+    stored: bool = False,
 ) -> ResponseReturnValue:
-    grid = entry.indicator_grid(partner)
+    """The indicators page; its tables as stored (`stored`) are rendered once per content version."""
+    common = _common(consortium, partner)
+
+    def tables() -> Markup:
+        context = _indicator_context(entry.indicator_grid(partner), typed, conflicts)
+        return Markup(render_template("commitments/_indicator_grid.html", **common, **context))
+
+    if stored:
+        key = ("indicator-grid", paris_today(), partner.id, common["can_edit"])
+        grid_tables = content_version.remembered(consortium, key, tables)
+    else:
+        grid_tables = tables()
+    page = render_template("commitments/indicators.html", **common, grid_tables=grid_tables, form=form)
+    return page, status
+
+
+def _indicator_context(
+    grid: entry.IndicatorGrid, typed: GridInput, conflicts: dict[str, str] | None
+) -> dict[str, Any]:
     texts, versions, originals = _cells(
         typed,
         (
@@ -374,27 +394,21 @@ def _render_indicators(
     for edit in typed.edits:
         values[edit.key] = edit.value[0]
     warnings = {indicator_cell_name(key): message for key, message in grid.above_parent(values).items()}
-    return (
-        render_template(
-            "commitments/indicators.html",
-            **_common(consortium, partner),
-            grid=grid,
-            texts=texts,
-            versions=versions,
-            originals=originals,
-            errors=typed.errors,
-            warnings=warnings,
-            row_totals={
-                d.code: sum(values.get((d.code, year), 0) for year in grid.years)
-                for d in grid.definitions
-                if d.per_year
-            },
-            conflicts=conflicts or {},
-            form=form,
-            name_of=indicator_cell_name,
-        ),
-        status,
-    )
+    return {
+        "grid": grid,
+        "texts": texts,
+        "versions": versions,
+        "originals": originals,
+        "errors": typed.errors,
+        "warnings": warnings,
+        "row_totals": {
+            d.code: sum(values.get((d.code, year), 0) for year in grid.years)
+            for d in grid.definitions
+            if d.per_year
+        },
+        "conflicts": conflicts or {},
+        "name_of": indicator_cell_name,
+    }
 
 
 @bp.post(BASE + "/indicateurs")
