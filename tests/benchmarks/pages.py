@@ -1,6 +1,7 @@
 """The main pages against a minimal page, side by side in one run (`python -m tests.benchmarks.run pages`).
 
-The baseline is a minimal Flask application rendering 100 SQLite rows with Jinja, requested the
+The baseline is a minimal Flask application rendering 100 rows of the same database engine with
+Jinja (its own SQLite file, or a table beside ours on PostgreSQL), requested the
 same way as ours: through the WSGI test client, in this process, so that both carry the same
 server-side costs and none of a load generator's. Each page is requested as the lead partner's
 coordinator (who sees everything) for 12 and 60 partners; req/s is the inverse of the median of the
@@ -15,7 +16,8 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, render_template_string
@@ -65,17 +67,20 @@ def side_by_side(
     return statistics.median(timings[0]), statistics.median(timings[1])
 
 
-def baseline_app(folder: str) -> Flask:
-    """A minimal Flask page rendering 100 SQLite rows with Jinja."""
-    engine = create_engine(f"sqlite:///{Path(folder) / 'baseline.sqlite3'}")
+@contextmanager
+def baseline_app(url: str) -> Iterator[Flask]:
+    """A minimal Flask page rendering 100 rows of the database at `url` with Jinja (its table is
+    dropped afterwards)."""
+    engine = create_engine(url)
     metadata = MetaData()
     rows = Table(
-        "rows",
+        "baseline_rows",
         metadata,
         Column("id", Integer, primary_key=True),
         Column("name", String(80)),
         Column("amount", Integer),
     )
+    metadata.drop_all(engine)
     metadata.create_all(engine)
     with engine.begin() as connection:
         connection.execute(insert(rows), [{"name": f"Ligne {i}", "amount": i * 37} for i in range(100)])
@@ -87,7 +92,11 @@ def baseline_app(folder: str) -> Flask:
             found = connection.execute(select(rows)).all()
         return render_template_string(BASELINE_TEMPLATE, rows=found)
 
-    return app
+    try:
+        yield app
+    finally:
+        metadata.drop_all(engine)
+        engine.dispose()
 
 
 def _ok(client: FlaskClient, path: str) -> Callable[[], object]:
@@ -112,14 +121,20 @@ def pages_benchmark(app: Flask, label: str) -> tuple[bool, list[str]]:
         login(client, email)
         clients[size] = (slug, client)
     with tempfile.TemporaryDirectory() as folder:
-        reference = _ok(baseline_app(folder).test_client(), "/")
-        measured = {
-            name: {
-                size: side_by_side(reference, _ok(client, path.format(slug=slug)))
-                for size, (slug, client) in clients.items()
+        url = (
+            f"sqlite:///{Path(folder) / 'baseline.sqlite3'}"
+            if label == "SQLite"
+            else app.config["SQLALCHEMY_DATABASE_URI"]
+        )
+        with baseline_app(url) as baseline_flask:
+            reference = _ok(baseline_flask.test_client(), "/")
+            measured = {
+                name: {
+                    size: side_by_side(reference, _ok(client, path.format(slug=slug)))
+                    for size, (slug, client) in clients.items()
+                }
+                for name, path in PAGES.items()
             }
-            for name, path in PAGES.items()
-        }
     baseline = statistics.median(base for by_size in measured.values() for base, _page in by_size.values())
     # Each page's time as if the baseline had taken its overall median while the page was measured.
     timings = {
@@ -130,7 +145,7 @@ def pages_benchmark(app: Flask, label: str) -> tuple[bool, list[str]]:
     lines = [
         "",
         f"Pages ({label}) : req/s d'un processus (1 / médiane de {TURNS} requêtes), rapport à la page de"
-        f" référence (Flask minimal, 100 lignes SQLite) : {1 / baseline:.0f} req/s",
+        f" référence (Flask minimal, 100 lignes {label}) : {1 / baseline:.0f} req/s",
         f"{'page':<24} {f'{small} part. (ms)':>14} {'req/s':>7} {'rapport':>8} {f'{large} part. (ms)':>14}"
         f" {f'×{large}/{small}':>8}",
     ]
