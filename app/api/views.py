@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.budget.calculations import Finding
-from app.budget.services import consolidation_of
+from app.budget.services import totals_of
 from app.consortia.services import visible_consortium
 from app.exchange.views import exported_document
 from app.money import format_json_amount
@@ -44,8 +44,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
 def consortium(slug: str) -> ResponseReturnValue:
     """A consortium's partners, consolidated totals, errors and warnings."""
     found = visible_consortium(slug, current_user)
-    state = consolidation_of(found)
-    totals = state.consolidation
+    totals = totals_of(found)
     return jsonify(
         {
             "slug": found.slug,
