@@ -12,6 +12,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 
+from app import content_version
 from app.activity.descriptions import Change
 from app.activity.labels import GROUP_LABELS, HIDDEN_KINDS, describe, group_of, kinds_of, label_of
 from app.annexes.models import ANNEX_KIND_LABELS
@@ -178,6 +179,19 @@ def people_choices(consortium: Consortium, scope: int | None) -> list[User]:
     )
 
 
+def _labels(consortium: Consortium) -> dict[str, dict[str, str]]:
+    """The budget lines' and indicators' labels by code (they change with the content version)."""
+    labels: dict[str, dict[str, str]] = {}
+    for key, model in (
+        ("category", ExpenseCategory),
+        ("funder", Funder),
+        ("indicator", IndicatorDefinition),
+    ):
+        rows = db.session.execute(select(model.code, model.label).where(model.consortium_id == consortium.id))
+        labels[key] = {str(code): str(label) for code, label in rows}
+    return labels
+
+
 class _Names:
     """Turns identifiers stored in events into the names people know (looked up once per page)."""
 
@@ -209,16 +223,7 @@ class _Names:
             if emails
             else {}
         )
-        self.labels: dict[str, dict[str, str]] = {}
-        for key, model in (
-            ("category", ExpenseCategory),
-            ("funder", Funder),
-            ("indicator", IndicatorDefinition),
-        ):
-            rows = db.session.execute(
-                select(model.code, model.label).where(model.consortium_id == consortium.id)
-            )
-            self.labels[key] = {str(code): str(label) for code, label in rows}
+        self.labels = content_version.remembered(consortium, "activity-labels", lambda: _labels(consortium))
 
     def __call__(self, what: str, key: Any) -> str:
         if key is None or key == "":
