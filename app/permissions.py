@@ -29,6 +29,12 @@ def grant_of(user: User, consortium: Consortium) -> RoleGrant | None:
     return cache[key]
 
 
+def remember_grant(user: User, consortium: Consortium, grant: RoleGrant | None) -> None:
+    """The user's role, loaded with the consortium (one query for both): `grant_of` reads it."""
+    if user.is_authenticated and has_request_context():
+        g.setdefault("role_grants", {})[(user.id, consortium.id)] = grant
+
+
 @event.listens_for(RoleGrant, "after_insert")
 @event.listens_for(RoleGrant, "after_update")
 @event.listens_for(RoleGrant, "after_delete")

@@ -26,7 +26,7 @@ from app.consortia.models import (
 )
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
-from app.permissions import can_manage_consortium, can_view_consortium, is_admin
+from app.permissions import can_manage_consortium, can_view_consortium, is_admin, remember_grant
 
 
 def get_consortium(slug: str) -> Consortium | None:
@@ -37,14 +37,30 @@ def get_consortium(slug: str) -> Consortium | None:
 
 
 def visible_consortium(slug: str, user: User) -> Consortium:
-    """The consortium if the user may see it; otherwise NotFound, so its existence is not revealed."""
-    consortium = get_consortium(slug)
+    """The consortium if the user may see it; otherwise NotFound, so its existence is not revealed.
+
+    The user's role there comes in the same query."""
+    consortium = _with_grant(slug, user) if user.is_authenticated else get_consortium(slug)
     message = _("Ce consortium n'existe pas ou vous n'y avez pas accès.")
     if consortium is None:
         raise NotFound(message)
     if not can_view_consortium(user, consortium):
         actor = user.id if user.is_authenticated else None
         raise NotFound(message, denied={"consortium_id": consortium.id, "actor_id": actor, "slug": slug})
+    return consortium
+
+
+def _with_grant(slug: str, user: User) -> Consortium | None:
+    row = db.session.execute(
+        select(Consortium, RoleGrant)
+        .options(joinedload(Consortium.call))
+        .outerjoin(RoleGrant, (RoleGrant.consortium_id == Consortium.id) & (RoleGrant.user_id == user.id))
+        .where(Consortium.slug == slug)
+    ).first()
+    if row is None:
+        return None
+    consortium, grant = row
+    remember_grant(user, consortium, grant)
     return consortium
 
 
