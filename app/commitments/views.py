@@ -91,6 +91,11 @@ def _common(consortium: Consortium, partner: Partner) -> dict[str, Any]:
     }
 
 
+def _grid_viewer(common: dict[str, Any]) -> dict[str, Any]:
+    """What of the viewer a grid shows: the partner and the right to edit, all its cache key holds."""
+    return {"partner": common["partner"], "can_edit": common["can_edit"]}
+
+
 # --- Budget -------------------------------------------------------------------------------------
 
 
@@ -125,16 +130,17 @@ def _render_budget(
 ) -> ResponseReturnValue:
     """The budget page; its grid as stored (`grid` None) is rendered once per content version."""
     common = _common(consortium, partner)
+    shown = _grid_viewer(common)
 
     def parts() -> tuple[Markup, Markup]:
         context = _grid_context(consortium, grid or entry.budget_grid(partner), typed, conflicts)
         return (
             Markup(render_template("commitments/_budget_intro.html", **context)),
-            Markup(render_template("commitments/_budget_grid.html", **common, **context)),
+            Markup(render_template("commitments/_budget_grid.html", **shown, **context)),
         )
 
     if grid is None:
-        key = ("budget-grid", paris_today(), partner.id, common["can_edit"])
+        key = ("budget-grid", paris_today(), partner.id, shown["can_edit"])
         intro, grid_table = content_version.remembered(consortium, key, parts)
     else:
         intro, grid_table = parts()
@@ -362,13 +368,14 @@ def _render_indicators(
 ) -> ResponseReturnValue:
     """The indicators page; its tables as stored (`stored`) are rendered once per content version."""
     common = _common(consortium, partner)
+    shown = _grid_viewer(common)
 
     def tables() -> Markup:
         context = _indicator_context(entry.indicator_grid(partner), typed, conflicts)
-        return Markup(render_template("commitments/_indicator_grid.html", **common, **context))
+        return Markup(render_template("commitments/_indicator_grid.html", **shown, **context))
 
     if stored:
-        key = ("indicator-grid", paris_today(), partner.id, common["can_edit"])
+        key = ("indicator-grid", paris_today(), partner.id, shown["can_edit"])
         grid_tables = content_version.remembered(consortium, key, tables)
     else:
         grid_tables = tables()
