@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from flask import Flask
+from flask import Flask, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from app.money import format_eur, format_number, format_share
 from app.permissions import (
@@ -18,6 +21,9 @@ from app.permissions import (
     can_view_invitations,
     can_view_outbox,
 )
+
+if TYPE_CHECKING:
+    from app.consortia.models import Consortium
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -57,6 +63,43 @@ def french_decimal(value: Decimal | None) -> str:
     return "—" if value is None else format_number(value)
 
 
+def consortium_tabs(consortium: Consortium) -> Markup:
+    """The tabs of a consortium's pages for this page and this person's rights."""
+    return _tabs(
+        consortium.slug,
+        request.endpoint,
+        request.blueprint,
+        request.script_root,
+        can_view_activity(current_user, consortium),
+        can_view_invitations(current_user, consortium),
+        can_manage_consortium(current_user, consortium),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _tabs(
+    slug: str,
+    endpoint: str | None,
+    blueprint: str | None,
+    _script_root: str,  # in the key: the links' prefix
+    shows_activity: bool,
+    shows_invitations: bool,
+    shows_coordination: bool,
+) -> Markup:
+    # The same for every page of one endpoint and every person of the same rights: rendered once.
+    return Markup(
+        render_template(
+            "consortia/_tabs.html",
+            slug=slug,
+            endpoint_here=endpoint,
+            blueprint_here=blueprint,
+            shows_activity=shows_activity,
+            shows_invitations=shows_invitations,
+            shows_coordination=shows_coordination,
+        )
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the filters."""
     app.jinja_env.filters.update(
@@ -68,6 +111,7 @@ def init_app(app: Flask) -> None:
         decimal_fr=french_decimal,
     )
     app.jinja_env.globals["csrf_token"] = generate_csrf
+    app.jinja_env.globals["consortium_tabs"] = consortium_tabs
     # Navigation shows each person the pages their role opens (coordination pages to coordinators).
     app.jinja_env.globals["may_coordinate"] = lambda consortium: can_manage_consortium(
         current_user, consortium
