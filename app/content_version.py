@@ -44,6 +44,7 @@ IGNORED_TABLES = frozenset(
         "api_tokens",
         "audit_events",
         "digest_items",
+        "dossier_pieces",
         "dossier_renders",
         "dossier_snapshots",
         "editing_presences",

@@ -43,7 +43,7 @@ from app.templating import french_date, french_datetime, french_decimal, french_
 
 # Bump whenever the print template or its stylesheet changes what a dossier looks like: renders
 # cached under the previous digest are then made again.
-TEMPLATE_VERSION = "2026-11-28.2"
+TEMPLATE_VERSION = "2026-12-08.1"
 
 # Generated chapters, by section code: what the dossier writes in place of (or after) the text.
 IDENTITY, INDICATORS, BUDGET, ANNEXES = "identite", "indicateurs", "budget", "annexes"

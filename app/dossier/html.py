@@ -57,3 +57,31 @@ def dossier_html(dossier: Dossier, *, preview: bool = False) -> str:
         preview=preview,
         stylesheet=_static_url(STYLESHEET, preview=preview),
     )
+
+
+def piece_html(dossier: Dossier, only: str, toc_pages: dict[str, int] | None = None) -> str:
+    """One piece of the dossier as a document of its own, for the PDF: the front matter (`only` is
+    "front"; `toc_pages` gives each chapter's first page) or the chapter whose anchor is `only`."""
+    template = _environment().get_template("dossier.html")
+    extra = {} if toc_pages is None else {"toc_pages": toc_pages}
+    return template.render(
+        dossier=dossier, preview=False, stylesheet=_static_url(STYLESHEET, preview=False), only=only, **extra
+    )
+
+
+def overlay_html(dossier: Dossier, sheets: list[tuple[bool, str]]) -> str:
+    """The pages' running headers and footers alone, one sheet per page of the assembled dossier
+    (`sheets`: whether the page is landscape, and the chapter its header names)."""
+    template = _environment().get_template("_overlay.html")
+    return template.render(
+        dossier=dossier,
+        sheets=sheets,
+        stylesheet=_static_url(STYLESHEET, preview=False),
+        css_string=css_string,
+    )
+
+
+def css_string(text: str) -> str:
+    """A CSS string literal holding `text` (quotes, backslashes and line breaks escaped)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("\r", " ")
+    return f'"{escaped}"'

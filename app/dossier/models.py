@@ -49,6 +49,25 @@ class DossierRender(Base):
     file: Mapped[StoredFile | None] = relationship()
 
 
+class DossierPiece(Base):
+    """One chapter of a draft dossier laid out on its own (app.dossier.pieces), kept under the digest of
+    what it was laid out from, for the next draft that has the same chapter."""
+
+    __tablename__ = "dossier_pieces"
+    __table_args__ = (UniqueConstraint("consortium_id", "digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consortium_id: Mapped[int] = mapped_column(ForeignKey("consortia.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(64))
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id"))
+    page_count: Mapped[int]
+    # The front matter (kept for its page count, the next draft's first guess) or a chapter.
+    front: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    file: Mapped[StoredFile] = relationship()
+
+
 class DossierSnapshot(Base):
     """A submitted version, frozen: the exchange JSON, the PDF and the xlsx as they were, never changed."""
 

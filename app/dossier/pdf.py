@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, has_app_context
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from app.errors import DomainError
@@ -151,8 +151,11 @@ def weasyprint_only(html: str) -> bytes:
     return data
 
 
-def _render_here(html: str, static_root: Path) -> RenderedPdf:
-    document = HTML(string=html, base_url=BASE_URL, url_fetcher=SafeFetcher(static_root)).render()
+def _render_here(html: str, static_root: Path, user_css: str | None = None) -> RenderedPdf:
+    stylesheets = [CSS(string=user_css)] if user_css else None
+    document = HTML(string=html, base_url=BASE_URL, url_fetcher=SafeFetcher(static_root)).render(
+        stylesheets=stylesheets
+    )
     data = document.write_pdf()
     assert data is not None
     return RenderedPdf(data, len(document.pages))
@@ -164,25 +167,35 @@ def _mapped_bytes() -> int:
         return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _child(connection: Connection, html: str, static_root: Path, memory_mb: int) -> None:
+def _child(
+    connection: Connection, htmls: list[str], static_root: Path, memory_mb: int, user_css: str | None
+) -> None:
     try:
         try:
             limit = _mapped_bytes() + memory_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         except (OSError, ValueError):  # pragma: no cover - not Linux: no memory cap, still a time bound
             pass
-        rendered = _render_here(html, static_root)
-        connection.send(("ok", rendered.data, rendered.page_count))
+        rendered = [_render_here(html, static_root, user_css) for html in htmls]
+        connection.send(("ok", [(one.data, one.page_count) for one in rendered]))
     except MemoryError:
-        connection.send(("memory", None, 0))
+        connection.send(("memory", None))
     except BaseException as error:
-        connection.send(("error", f"{type(error).__name__}: {error}"[:500], 0))
+        connection.send(("error", f"{type(error).__name__}: {error}"[:500]))
     finally:
         connection.close()
 
 
 def render_pdf(html: str) -> RenderedPdf:
     """The PDF of the dossier's HTML, rendered in a bounded child process; RenderError on failure."""
+    return render_pdfs([html])[0]
+
+
+def render_pdfs(htmls: list[str], *, user_css: str | None = None) -> list[RenderedPdf]:
+    """Several documents (a dossier's pieces) rendered one after the other in one bounded child
+    process, the time bound counting for all; `user_css` is added to each one's own stylesheets."""
+    if not htmls:
+        return []
     config = current_app.config
     timeout = int(config["DOSSIER_RENDER_TIMEOUT"])
     memory_mb = int(config["DOSSIER_RENDER_MEMORY_MB"])
@@ -190,15 +203,19 @@ def render_pdf(html: str) -> RenderedPdf:
     if not slots.acquire(timeout=timeout):
         raise RenderError("Trop de dossiers sont en cours de fabrication : réessayez dans quelques minutes.")
     try:
-        return _render_in_child(html, _static_root(), timeout, memory_mb)
+        return _render_in_child(htmls, _static_root(), timeout, memory_mb, user_css)
     finally:
         slots.release()
 
 
-def _render_in_child(html: str, static_root: Path, timeout: int, memory_mb: int) -> RenderedPdf:
+def _render_in_child(
+    htmls: list[str], static_root: Path, timeout: int, memory_mb: int, user_css: str | None
+) -> list[RenderedPdf]:
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, html, static_root, memory_mb), daemon=True)
+    process = context.Process(
+        target=_child, args=(sender, htmls, static_root, memory_mb, user_css), daemon=True
+    )
     process.start()
     sender.close()
     try:
@@ -208,9 +225,9 @@ def _render_in_child(html: str, static_root: Path, timeout: int, memory_mb: int)
                 "réessayez, ou allégez le dossier."
             )
         try:
-            status, payload, page_count = receiver.recv()
+            status, payload = receiver.recv()
         except EOFError:
-            status, payload, page_count = "crash", None, 0
+            status, payload = "crash", None
     finally:
         receiver.close()
         if process.is_alive():
@@ -219,7 +236,7 @@ def _render_in_child(html: str, static_root: Path, timeout: int, memory_mb: int)
             process.kill()
         process.join()
     if status == "ok":
-        return RenderedPdf(payload, page_count)
+        return [RenderedPdf(data, page_count) for data, page_count in payload]
     if status == "memory":
         raise RenderError(
             f"La fabrication du PDF a dépassé la mémoire permise ({memory_mb} Mio) et a été interrompue."

@@ -25,6 +25,7 @@ from app.dossier.document import TEMPLATE_VERSION, Dossier, build_dossier
 from app.dossier.html import dossier_html
 from app.dossier.models import DossierRender, DossierSnapshot, RenderStatus
 from app.dossier.pdf import RenderedPdf, RenderError, render_pdf
+from app.dossier.pieces import render_draft
 from app.errors import DomainError
 from app.extensions import db
 from app.jobs import run_later
@@ -345,7 +346,12 @@ def render_job(render_id: int) -> None:
         key = content_key(consortium, final=render.final)  # read before what it keys
         dossier = build_dossier(consortium, final=render.final, generated_at=utcnow())
         set_stage(render, _("Mise en page du dossier"), 10)
-        rendered = render_pdf(dossier_html(dossier))
+        if render.final:
+            rendered = render_pdf(dossier_html(dossier))
+        else:  # a draft: the chapters that have not changed since the last one are not laid out again
+            rendered = render_draft(
+                consortium.id, dossier, on_stage=lambda text, done: set_stage(render, text, done)
+            )
         _finish(render, dossier, key, rendered)
     except Exception as error:
         fail(render_id, error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,7 +16,8 @@ from app.budget.models import AmountKind, BudgetAmount
 from app.consortia.models import Consortium, Partner
 from app.database import utcnow
 from app.dossier import rendering
-from app.dossier.models import DossierRender, RenderStatus
+from app.dossier.html import dossier_html
+from app.dossier.models import DossierPiece, DossierRender, RenderStatus
 from app.dossier.pdf import RenderedPdf, RenderError
 from app.errors import Invalid
 from app.extensions import db
@@ -49,8 +50,19 @@ def fake_renderer(monkeypatch: pytest.MonkeyPatch, pages: int = 7) -> list[str]:
         seen.append(html)
         return RenderedPdf(FAKE_PDF + str(len(seen)).encode(), pages)
 
-    monkeypatch.setattr(rendering, "render_pdf", render)
+    use_renderer(monkeypatch, render)
     return seen
+
+
+def use_renderer(monkeypatch: pytest.MonkeyPatch, render: Callable[[str], RenderedPdf]) -> None:
+    """Render every dossier, draft or final, with `render` given its whole HTML (a draft is otherwise
+    laid out piece by piece: tests/dossier/test_pieces.py)."""
+    monkeypatch.setattr(rendering, "render_pdf", render)
+    monkeypatch.setattr(
+        rendering,
+        "render_draft",
+        lambda _consortium_id, dossier, on_stage=None: render(dossier_html(dossier)),
+    )
 
 
 @pytest.fixture
@@ -91,7 +103,12 @@ def test_real_pdf_is_rendered_once_then_served_from_the_cache_until_the_content_
     db.session.commit()
     assert changed.id != done.id
     assert [r.status for r in renders()] == [RenderStatus.DONE, RenderStatus.DONE]
-    assert db.session.scalar(select(func.count()).select_from(StoredFile)) == 2
+    # Two PDFs, besides the pieces the drafts were put together from (tests/dossier/test_pieces.py).
+    pieces = select(DossierPiece.file_id)
+    assert (
+        db.session.scalar(select(func.count()).select_from(StoredFile).where(StoredFile.id.not_in(pieces)))
+        == 2
+    )
 
 
 @pytest.mark.usefixtures("synchronous_jobs")
@@ -123,7 +140,7 @@ def test_a_failed_render_says_why_in_french_and_keeps_no_file(monkeypatch: pytes
     def too_long(html: str) -> RenderedPdf:
         raise RenderError("La fabrication du PDF a dépassé 180 secondes et a été interrompue.")
 
-    monkeypatch.setattr(rendering, "render_pdf", too_long)
+    use_renderer(monkeypatch, too_long)
     consortium = make_consortium(3)
     rendering.request_pdf(consortium, final=False, by=None)
     db.session.commit()
@@ -144,7 +161,7 @@ def test_an_unexpected_crash_is_a_failed_render_with_a_french_message(
     def crash(html: str) -> RenderedPdf:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(rendering, "render_pdf", crash)
+    use_renderer(monkeypatch, crash)
     consortium = make_consortium(3)
     rendering.request_pdf(consortium, final=False, by=None)
     db.session.commit()
