@@ -110,6 +110,18 @@ def can_edit_section_part(user: User, part: SectionPart) -> bool:
     )
 
 
+def texts_rights(user: User, consortium: Consortium) -> tuple[bool, int | None]:
+    """What decides which of the consortium's texts a person may edit and move along: coordinating,
+    or the partner whose parts they write. Pages of texts are the same for all who share it."""
+    if can_manage_consortium(user, consortium):
+        return True, None
+    grant = grant_of(user, consortium)
+    writes_for = (
+        grant.partner_id if grant is not None and grant.role in (Role.DIRECTOR, Role.CONTRIBUTOR) else None
+    )
+    return False, writes_for
+
+
 def can_set_part_status(user: User, part: SectionPart, status: SectionStatus) -> bool:
     """Writers move their text along; only the coordination validates or takes a validation back.
 

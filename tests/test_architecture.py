@@ -36,6 +36,7 @@ TOP_LEVEL_ALLOWED = {
     "permissions": {"auth", "consortia", "sections"},  # the one place for access rules: reads their models
     "form_fields": {"consortia"},  # shows the field refusals of consortia.validation
     "content_version": {"consortia"},  # moves and reads the consortium's content version
+    "templating": {"consortia"},  # the tabs of a consortium's pages (a type only)
 }
 
 

@@ -110,15 +110,8 @@ def writing_page(section: Section, user: User) -> list[PartView]:
         )
     }
     authors = people_names([r.author_id for r in heads.values()])
-    comments: dict[int, list[SectionComment]] = {}
-    if stored:
-        for comment in db.session.scalars(
-            select(SectionComment)
-            .where(SectionComment.part_id.in_([p.id for p in stored.values()]))
-            .order_by(SectionComment.created_at, SectionComment.id)
-        ):
-            comments.setdefault(comment.part_id, []).append(comment)
-    presence = editors_by_part([p.id for p in stored.values()], user)
+    comments = comments_by_part(section.id)
+    presence = editors_by_part(section.id, user)
     targets: list[Partner | None] = []
     if section.scope.has_shared_part:
         targets.append(None)
@@ -152,6 +145,19 @@ def writing_page(section: Section, user: User) -> list[PartView]:
             )
         )
     return views
+
+
+def comments_by_part(section_id: int) -> dict[int, list[SectionComment]]:
+    """The comments and replies of each part of the section, oldest first (one query)."""
+    found: dict[int, list[SectionComment]] = {}
+    for comment in db.session.scalars(
+        select(SectionComment)
+        .join(SectionPart, SectionPart.id == SectionComment.part_id)
+        .where(SectionPart.section_id == section_id)
+        .order_by(SectionComment.created_at, SectionComment.id)
+    ):
+        found.setdefault(comment.part_id, []).append(comment)
+    return found
 
 
 # « À rédiger » and « En cours » both leave a text being written: only the second is offered.

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
+from app import content_version
 from app.auth.models import User
 from app.consortia.models import Consortium, Partner
 from app.consortia.services import visible_consortium
 from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
-from app.permissions import can_edit_section_part, can_manage_consortium
+from app.permissions import can_edit_section_part, can_manage_consortium, texts_rights
 from app.sections import comments, editing, summary
 from app.sections import presence as presences
 from app.sections.blueprint import bp
 from app.sections.editing_forms import CommentForm, TextForm, WriterForm
-from app.sections.models import Section, SectionStatus
+from app.sections.models import Section, SectionComment, SectionStatus
 from app.sections.parts import part_for, partner_of, section_of
 from app.sections.states import PART_STATE_LABELS, section_state
 from app.security import checks_csrf_in_form
@@ -65,6 +71,25 @@ def index(slug: str) -> ResponseReturnValue:
     )
 
 
+# Where each request puts what is its own into a section's page rendered once per content version.
+# A secret of the process: no text anyone types can pass for a mark.
+_MARK = f"<!--{secrets.token_hex(8)}:"
+_MARKS = re.compile(re.escape(_MARK) + r"(csrf|presence|comments):([a-z0-9-]*)-->")
+
+
+def _mark(kind: str, key: str = "") -> Markup:
+    return Markup(f"{_MARK}{kind}:{key}-->")
+
+
+@dataclass(frozen=True)
+class _Body:
+    """A section's page below its tabs, with marks, and what filling them needs (plain values)."""
+
+    html: str
+    parts: tuple[tuple[str, int | None, str], ...]  # each text's key, part id and query argument
+    mention_choices: tuple[tuple[str, str], ...]
+
+
 def _render_edit(
     consortium: Consortium,
     section: Section,
@@ -74,6 +99,33 @@ def _render_edit(
     writer_form: WriterForm | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
+    """The page. As everyone of the same rights sees it, it is rendered once per content version; a
+    page that comes back with what was typed, or with a refusal, is rendered for that request."""
+
+    def build() -> _Body:
+        return _body(consortium, section, typed=typed, comment_form=comment_form, writer_form=writer_form)
+
+    if typed is None and comment_form is None and writer_form is None:
+        rights = texts_rights(current_user, consortium)
+        body = content_version.remembered(consortium, ("section-page", section.id, rights), build)
+    else:
+        body = build()
+    return render_template(
+        "sections/edit.html",
+        consortium=consortium,
+        section=section,
+        body=Markup(_filled(body, consortium, section, comment_form)),
+    ), status
+
+
+def _body(
+    consortium: Consortium,
+    section: Section,
+    *,
+    typed: dict[str, Any] | None,
+    comment_form: CommentForm | None,
+    writer_form: WriterForm | None,
+) -> _Body:
     parts = editing.writing_page(section, current_user)
     manager = can_manage_consortium(current_user, consortium)
     if writer_form is None:
@@ -84,8 +136,9 @@ def _render_edit(
     partners, users = editing.writer_choices(consortium)
     writer_form.partner.choices = [(None, _("— aucun —")), *((p.id, p.name) for p in partners)]
     writer_form.user.choices = [(None, _("— personne —")), *((u.id, u.name) for u in users)]
-    return render_template(
-        "sections/edit.html",
+    mention_choices = comments.mention_choices(section)
+    html = render_template(
+        "sections/_edit_body.html",
         consortium=consortium,
         section=section,
         parts=parts,
@@ -93,13 +146,57 @@ def _render_edit(
         writer_form=writer_form,
         comment_form=comment_form,
         typed=typed or {},
-        mention_choices=comments.mention_choices(section),
+        mention_choices=mention_choices,
         section_state=section_state(pv.state for pv in parts),
         state_labels=PART_STATE_LABELS,
-        can_resolve=lambda comment: comments.can_resolve(current_user, comment),
         api_available=_api_available(),
-        user_names=_user_names(parts),
-    ), status
+        mark=_mark,
+    )
+    return _Body(
+        html,
+        tuple((pv.key, pv.part.id, f"?partenaire={pv.partner.id}" if pv.partner else "") for pv in parts),
+        tuple(mention_choices),
+    )
+
+
+def _filled(body: _Body, consortium: Consortium, section: Section, comment_form: CommentForm | None) -> str:
+    """The page with this request's CSRF token, who else writes each text now, and the comments."""
+    editors = presences.editors_by_part(section.id, current_user)
+    threads = editing.comments_by_part(section.id)
+    open_key = comment_form.meta.part_key if comment_form is not None else None
+    context = {
+        "consortium": consortium,
+        "section": section,
+        "comment_form": comment_form,
+        "mention_choices": body.mention_choices,
+        "can_resolve": lambda comment: comments.can_resolve(current_user, comment),
+        "user_names": _user_names([c for found in threads.values() for c in found]),
+        "part_urls": {
+            "add_comment": url_for("sections.add_comment", slug=consortium.slug, code=section.code)
+        },
+    }
+    # A text without comments shows the same as any other: rendered once for the page.
+    none_yet = render_template("sections/_comments.html", key="", comments=[], open_comments=0, **context)
+    filling: dict[str, dict[str, str]] = {"csrf": {"": generate_csrf()}, "presence": {}, "comments": {}}
+    for key, part_id, query in body.parts:
+        lines = presences.editor_lines(editors.get(part_id, [])) if part_id else []
+        filling["presence"][key] = "".join(
+            f'<span class="d-block">⚠ <bdi>{escape(line)}</bdi></span>' for line in lines
+        )
+        found = threads.get(part_id, []) if part_id else []
+        if not found and key != open_key:
+            filling["comments"][key] = none_yet
+            continue
+        open_count = sum(1 for c in found if c.parent_id is None and c.resolved_at is None)
+        filling["comments"][key] = render_template(
+            "sections/_comments.html",
+            key=key,
+            part_query=query,
+            comments=found,
+            open_comments=open_count,
+            **context,
+        )
+    return _MARKS.sub(lambda match: filling[match[1]][match[2]], body.html)
 
 
 def _api_available() -> bool:
@@ -110,10 +207,9 @@ def _api_available() -> bool:
     )
 
 
-def _user_names(parts: list[editing.PartView]) -> dict[int, str]:
+def _user_names(found: list[SectionComment]) -> dict[int, str]:
     """The names of the comments' authors and resolvers, in one query."""
-    ids = {c.author_id for part in parts for c in part.comments if c.author_id}
-    ids |= {c.resolved_by_id for part in parts for c in part.comments if c.resolved_by_id}
+    ids = {c.author_id for c in found if c.author_id} | {c.resolved_by_id for c in found if c.resolved_by_id}
     if not ids:
         return {}
     rows = db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))

@@ -21,10 +21,8 @@ from app.templating import PARIS
 PRESENCE_EXPIRY = timedelta(minutes=2)
 
 
-def editors_by_part(part_ids: list[int], user: User) -> dict[int, list[tuple[str, datetime]]]:
-    """Who else is editing each part right now: « name (partner) » and since when."""
-    if not part_ids:
-        return {}
+def editors_by_part(section_id: int, user: User) -> dict[int, list[tuple[str, datetime]]]:
+    """Who else is editing each part of the section right now: « name (partner) » and since when."""
     since = utcnow() - PRESENCE_EXPIRY
     rows = db.session.execute(
         select(EditingPresence.part_id, EditingPresence.started_at, User.name, RoleGrant.partner_id)
@@ -37,7 +35,7 @@ def editors_by_part(part_ids: list[int], user: User) -> dict[int, list[tuple[str
             & (RoleGrant.consortium_id == Section.consortium_id),
         )
         .where(
-            EditingPresence.part_id.in_(part_ids),
+            SectionPart.section_id == section_id,
             EditingPresence.seen_at >= since,
             EditingPresence.user_id != user.id,
         )
@@ -74,7 +72,7 @@ def others_editing(section: Section, user: User) -> dict[str, list[str]]:
         )
     }
     return {
-        keys[part_id]: editor_lines(editors) for part_id, editors in editors_by_part(list(keys), user).items()
+        keys[part_id]: editor_lines(editors) for part_id, editors in editors_by_part(section.id, user).items()
     }
 
 

@@ -462,3 +462,52 @@ def _query_summary(statements: dict[int, list[str]]) -> str:
         shapes = Counter(" ".join(statement.split())[:90] for statement in run)
         lines.append(f"{len(run)} requêtes pour {partners} membres : {shapes.most_common(3)}")
     return "\n".join(lines)
+
+
+def test_the_page_rendered_for_one_person_is_never_shown_with_the_rights_of_another(
+    client: FlaskClient, coordinator: User, sevran: User
+) -> None:
+    # The coordination's page is kept for everyone who coordinates; a director gets the page of
+    # a director of that partner, and both carry their own session's CSRF token.
+    login(client, coordinator.email)
+    first = client.get(DIAGNOSTIC).get_data(as_text=True)
+    assert first.count('class="text-form"') == 13
+
+    other = client.application.test_client()  # type: ignore[attr-defined]
+    login(other, sevran.email)
+    source = other.get(DIAGNOSTIC).get_data(as_text=True)
+    assert source.count('class="text-form"') == 1
+    tokens = set(re.findall(r'name="csrf_token" value="([^"]+)"', source))
+    assert len(tokens) == 1
+    assert not tokens & set(re.findall(r'name="csrf_token" value="([^"]+)"', first))
+    partner = partner_by_code(sevran_consortium(), "plie-sevran")
+    answer = other.post(
+        DIAGNOSTIC + f"/commentaires?partenaire={partner.id}",
+        data={"csrf_token": tokens.pop(), "body": "Le token de cette page est le mien."},
+    )
+    assert answer.status_code == 303
+
+
+def test_comments_and_presence_show_at_once_on_a_page_whose_texts_have_not_changed(
+    client: FlaskClient, coordinator: User, sevran: User, demo: Consortium
+) -> None:
+    login(client, coordinator.email)
+    assert "Une remarque toute fraîche" not in text_of(client.get(DIAGNOSTIC))
+    version = demo.content_version
+
+    other = client.application.test_client()  # type: ignore[attr-defined]
+    login(other, sevran.email)
+    partner = partner_by_code(demo, "plie-sevran")
+    token = csrf_token(other, DIAGNOSTIC)
+    other.post(
+        DIAGNOSTIC + f"/commentaires?partenaire={partner.id}",
+        data={"csrf_token": token, "body": "Une remarque toute fraîche"},
+    )
+    other.post(DIAGNOSTIC + "/presence", data={"partenaire": str(partner.id)}, headers={"X-CSRFToken": token})
+    db.session.expire_all()
+    assert demo.content_version == version  # nothing the dossier shows has changed
+
+    page = text_of(client.get(DIAGNOSTIC))
+    assert "Une remarque toute fraîche" in page
+    assert "Commentaires (1 ouvert)" in page
+    assert "modifie ce texte depuis" in page
