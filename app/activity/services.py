@@ -165,6 +165,14 @@ def _query(consortium: Consortium, filters: FeedFilters, scope: int | None) -> S
     return query
 
 
+def latest_event_id(consortium: Consortium) -> int:
+    """The consortium's newest event (events are only ever added): the feed is the same until it moves."""
+    return (
+        db.session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.consortium_id == consortium.id))
+        or 0
+    )
+
+
 def people_choices(consortium: Consortium, scope: int | None) -> list[User]:
     """The people the person filter offers: those with a role here and those who acted in the feed."""
     actors = select(AuditEvent.actor_id).where(AuditEvent.consortium_id == consortium.id)

@@ -152,3 +152,35 @@ def test_posting_to_the_feed_is_not_allowed(client: FlaskClient, demo: Consortiu
     login(client, coordinator.email)
     token = client.get(PAGE).get_data(as_text=True).split('name="csrf-token" content="')[1].split('"')[0]
     assert client.post(PAGE, data={"csrf_token": token}).status_code == 405
+
+
+def test_a_new_event_shows_at_once_and_each_scope_keeps_its_own_feed(
+    client: FlaskClient, demo: Consortium
+) -> None:
+    coordinator = make_member(demo, Role.COORDINATOR, "urtie-idf", email="coord@exemple.fr")
+    director = make_member(demo, Role.DIRECTOR, "plie-sevran", email="direction@sevran.fr")
+    add(demo, "consortium.settings_changed", coordinator, datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    login(client, coordinator.email)
+    assert "Montant du budget modifié" not in client.get(PAGE).get_data(as_text=True)
+
+    # Events change nothing the dossier shows: the feed still sees the new one.
+    add(
+        demo,
+        "budget.amount_changed",
+        coordinator,
+        datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        "plie-sevran",
+        side="expense",
+        code="personnel",
+        year=2026,
+        old={"amount": "1000.00"},
+        new={"amount": "1500.00"},
+    )
+    assert "Montant du budget modifié" in client.get(PAGE).get_data(as_text=True)
+
+    other = client.application.test_client()  # type: ignore[attr-defined]
+    login(other, director.email)
+    mine = other.get(PAGE).get_data(as_text=True)
+    assert "Montant du budget modifié" in mine
+    assert 'name="membre"' not in mine  # not the coordination's feed, kept a moment ago
+    assert "Paramètres du consortium modifiés" not in mine  # an event of no partner
