@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.consortia.models import Partner, RoleGrant
+from app.consortia.models import Organisation, Partner, RoleGrant
 from app.database import utcnow
 from app.errors import NotAllowed
 from app.extensions import db
@@ -25,7 +25,7 @@ def editors_by_part(section_id: int, user: User) -> dict[int, list[tuple[str, da
     """Who else is editing each part of the section right now: « name (partner) » and since when."""
     since = utcnow() - PRESENCE_EXPIRY
     rows = db.session.execute(
-        select(EditingPresence.part_id, EditingPresence.started_at, User.name, RoleGrant.partner_id)
+        select(EditingPresence.part_id, EditingPresence.started_at, User.name, Organisation.name)
         .join(User, User.id == EditingPresence.user_id)
         .join(SectionPart, SectionPart.id == EditingPresence.part_id)
         .join(Section, Section.id == SectionPart.section_id)
@@ -34,6 +34,8 @@ def editors_by_part(section_id: int, user: User) -> dict[int, list[tuple[str, da
             (RoleGrant.user_id == EditingPresence.user_id)
             & (RoleGrant.consortium_id == Section.consortium_id),
         )
+        .outerjoin(Partner, Partner.id == RoleGrant.partner_id)
+        .outerjoin(Organisation, Organisation.id == Partner.organisation_id)
         .where(
             SectionPart.section_id == section_id,
             EditingPresence.seen_at >= since,
@@ -41,13 +43,9 @@ def editors_by_part(section_id: int, user: User) -> dict[int, list[tuple[str, da
         )
         .order_by(EditingPresence.started_at)
     ).all()
-    partners = {
-        partner.id: partner.name
-        for partner in db.session.scalars(select(Partner).where(Partner.id.in_({r[3] for r in rows if r[3]})))
-    }
     result: dict[int, list[tuple[str, datetime]]] = {}
-    for part_id, started_at, name, partner_id in rows:
-        label = f"{name} ({partners[partner_id]})" if partner_id in partners else name
+    for part_id, started_at, name, partner_name in rows:
+        label = f"{name} ({partner_name})" if partner_name else name
         result.setdefault(part_id, []).append((label, started_at))
     return result
 
