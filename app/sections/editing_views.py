@@ -85,7 +85,8 @@ def _mark(kind: str, key: str = "") -> Markup:
 class _Body:
     """A section's page below its tabs, with marks, and what filling them needs (plain values)."""
 
-    html: str
+    # The HTML cut at its marks: text, then each mark's kind and key, then text, and so on.
+    pieces: tuple[str, ...]
     parts: tuple[tuple[str, int | None, str], ...]  # each text's key, part id and query argument
     mention_choices: tuple[tuple[str, str], ...]
 
@@ -153,7 +154,7 @@ def _body(
         mark=_mark,
     )
     return _Body(
-        html,
+        tuple(_MARKS.split(html)),
         tuple((pv.key, pv.part.id, f"?partenaire={pv.partner.id}" if pv.partner else "") for pv in parts),
         tuple(mention_choices),
     )
@@ -196,7 +197,10 @@ def _filled(body: _Body, consortium: Consortium, section: Section, comment_form:
             open_comments=open_count,
             **context,
         )
-    return _MARKS.sub(lambda match: filling[match[1]][match[2]], body.html)
+    pieces = list(body.pieces)
+    for index in range(1, len(pieces), 3):
+        pieces[index], pieces[index + 1] = filling[pieces[index]][pieces[index + 1]], ""
+    return "".join(pieces)
 
 
 def _api_available() -> bool:
