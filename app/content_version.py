@@ -65,7 +65,9 @@ IGNORED_COLUMNS = {
     "users": frozenset(
         {"password_hash", "session_epoch", "last_login_at", "created_at", "is_admin", "active"}
     ),
-    "consortia": frozenset({"updated_at", "content_version", "volunteering_open", "volunteering_intro"}),
+    "consortia": frozenset(
+        {"updated_at", "content_version", "discussion_version", "volunteering_open", "volunteering_intro"}
+    ),
     "section_parts": frozenset({"version"}),
 }
 # Tables with no consortium_id, reached through the row they belong to: (column, parent table).
@@ -171,6 +173,23 @@ def _bump(session: Session, touched: set[int]) -> None:
     session.connection().execute(statement)
     session.info[_WROTE] = True
     _remember(session, touched)
+
+
+def discussion_moved(consortium_id: int) -> None:
+    """A comment was written, resolved or reopened: the consortium's discussion version moves on (in
+    the same transaction), and nothing this transaction reads is remembered."""
+    consortia = _table("consortia")
+    db.session.execute(
+        update(consortia)
+        .where(consortia.c.id == consortium_id)
+        .values(discussion_version=consortia.c.discussion_version + 1)
+    )
+    db.session.info[_WROTE] = True
+    from app.consortia.models import Consortium
+
+    loaded = db.session.identity_map.get(db.session.identity_key(Consortium, consortium_id))
+    if loaded is not None:
+        db.session.expire(loaded, ["discussion_version"])
 
 
 def _after_flush_postexec(session: Session, _context: UOWTransaction) -> None:

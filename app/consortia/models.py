@@ -118,6 +118,9 @@ class Consortium(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Moved on by every write to what the dossier shows (app.content_version): the caches' key.
     content_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Moved on by every comment written, resolved or reopened (app.content_version.discussion_moved):
+    # the dossier shows none, the pages that count open threads are kept by it.
+    discussion_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     call: Mapped[Call] = relationship()
     lead_partner: Mapped[Partner | None] = relationship(foreign_keys=[lead_partner_id], post_update=True)

@@ -7,6 +7,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app import content_version
 from app.audit import EventKind, record_event
 from app.auth.models import User
 from app.consortia.models import Partner, PartnerStatus, RoleGrant
@@ -82,6 +83,7 @@ def add_comment(
     )
     db.session.add(comment)
     db.session.flush()
+    content_version.discussion_moved(section.consortium_id)
     record_event(
         EventKind.SECTION_COMMENT_ADDED,
         actor_id=by.id,
@@ -196,6 +198,7 @@ def set_resolved(comment: SectionComment, resolved: bool, *, by: User) -> bool:
     comment.resolved_at = utcnow() if resolved else None
     comment.resolved_by_id = by.id if resolved else None
     section = comment.part.section
+    content_version.discussion_moved(section.consortium_id)
     record_event(
         EventKind.SECTION_COMMENT_RESOLVED if resolved else EventKind.SECTION_COMMENT_REOPENED,
         actor_id=by.id,

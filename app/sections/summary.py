@@ -61,14 +61,15 @@ def section_summary(consortium: Consortium, open_comments: dict[int, int] | None
 
 def summary_table(consortium: Consortium) -> Markup:
     """The writing summary's table, as the overview and the writing page show it: rendered once per
-    content version and count of open comments."""
-    counts = _open_comments(consortium)
+    content version and discussion version (the open comments it counts)."""
 
     def render() -> str:
-        rows = section_summary(consortium, counts)
+        rows = section_summary(consortium)
         return render_template("sections/_summary_table.html", consortium=consortium, summary=rows)
 
-    return content_version.remembered_html(consortium, ("writing-summary", *sorted(counts.items())), render)
+    return content_version.remembered_html(
+        consortium, ("writing-summary", consortium.discussion_version), render
+    )
 
 
 def _open_comments(consortium: Consortium) -> dict[int, int]:

@@ -511,3 +511,30 @@ def test_comments_and_presence_show_at_once_on_a_page_whose_texts_have_not_chang
     assert "Une remarque toute fraîche" in page
     assert "Commentaires (1 ouvert)" in page
     assert "modifie ce texte depuis" in page
+
+
+def test_the_summary_counts_a_new_and_a_resolved_comment_at_once(
+    client: FlaskClient, coordinator: User, demo: Consortium
+) -> None:
+    from app.sections import comments
+
+    def open_threads() -> list[str]:
+        return re.findall(
+            r'<span class="badge text-bg-warning">(\d+)</span>', client.get(INDEX).get_data(as_text=True)
+        )
+
+    login(client, coordinator.email)
+    before = open_threads()
+    version = demo.content_version
+    thread = comments.add_comment(
+        section(demo, "diagnostic"), None, "Une question ouverte", mentions=[], by=coordinator
+    )
+    db.session.commit()
+    assert sorted(open_threads()) != sorted(before)
+    assert sum(map(int, open_threads())) == sum(map(int, before)) + 1
+
+    comments.set_resolved(thread, True, by=coordinator)
+    db.session.commit()
+    assert sum(map(int, open_threads())) == sum(map(int, before))
+    db.session.expire_all()
+    assert demo.content_version == version  # the dossier shows no comment: its caches are kept
