@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from flask import Flask, render_template, request
+from flask import Flask, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -100,6 +100,16 @@ def _tabs(
     )
 
 
+def static_url(filename: str) -> str:
+    """The address of a static file (the same for every page: built once per prefix)."""
+    return _static_url(request.script_root, filename)
+
+
+@lru_cache(maxsize=256)
+def _static_url(_script_root: str, filename: str) -> str:
+    return url_for("static", filename=filename)
+
+
 def init_app(app: Flask) -> None:
     """Register the filters."""
     app.jinja_env.filters.update(
@@ -112,6 +122,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["csrf_token"] = generate_csrf
     app.jinja_env.globals["consortium_tabs"] = consortium_tabs
+    app.jinja_env.globals["static_url"] = static_url
     # Navigation shows each person the pages their role opens (coordination pages to coordinators).
     app.jinja_env.globals["may_coordinate"] = lambda consortium: can_manage_consortium(
         current_user, consortium
