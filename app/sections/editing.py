@@ -160,6 +160,19 @@ def comments_by_part(section_id: int) -> dict[int, list[SectionComment]]:
     return found
 
 
+def has_comments(section_id: int) -> bool:
+    """Whether any text of the section has a comment (one indexed query)."""
+    return (
+        db.session.scalar(
+            select(SectionComment.id)
+            .join(SectionPart, SectionPart.id == SectionComment.part_id)
+            .where(SectionPart.section_id == section_id)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 # « À rédiger » and « En cours » both leave a text being written: only the second is offered.
 _MOVES = (SectionStatus.IN_PROGRESS, SectionStatus.IN_REVIEW, SectionStatus.VALIDATED)
 

@@ -163,7 +163,13 @@ def _body(
 def _filled(body: _Body, consortium: Consortium, section: Section, comment_form: CommentForm | None) -> str:
     """The page with this request's CSRF token, who else writes each text now, and the comments."""
     editors = presences.editors_by_part(section.id, current_user)
-    threads = editing.comments_by_part(section.id)
+    # Comments move the discussion version: a section without any is known without reading them.
+    commented = content_version.remembered(
+        consortium,
+        ("commented", section.id, consortium.discussion_version),
+        lambda: editing.has_comments(section.id),
+    )
+    threads = editing.comments_by_part(section.id) if commented else {}
     open_key = comment_form.meta.part_key if comment_form is not None else None
     context = {
         "consortium": consortium,
