@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -75,6 +76,35 @@ def state_of(partner: Partner) -> PartnerSignOff:
     history = _history([partner])[partner.id]
     latest = history[0] if history else None
     return PartnerSignOff(partner, _state(latest, digest), latest, tuple(history), digest)
+
+
+@dataclass(frozen=True)
+class SignOffRecord:
+    """One certification as the partner's pages show it (plain values)."""
+
+    at: datetime
+    by_email: str
+    voided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ShownSignOff:
+    """What the partner's pages show of its sign-off: the state, the latest and every past one."""
+
+    state: calc.SignOffState
+    latest: SignOffRecord | None
+    history: tuple[SignOffRecord, ...]  # newest first
+
+
+def shown_state(partner: Partner) -> ShownSignOff:
+    """The partner's sign-off for its pages, read once per content version (a signature moves it)."""
+
+    def build() -> ShownSignOff:
+        current = state_of(partner)
+        rows = tuple(SignOffRecord(row.at, row.by_email, row.voided_at) for row in current.history)
+        return ShownSignOff(current.state, rows[0] if rows else None, rows)
+
+    return content_version.remembered(partner.consortium, ("sign-off", partner.id), build)
 
 
 def states_of(consortium: Consortium) -> list[PartnerSignOff]:

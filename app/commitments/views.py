@@ -86,7 +86,7 @@ def _common(consortium: Consortium, partner: Partner) -> dict[str, Any]:
         "can_edit": can_edit_partner_figures(current_user, partner) and partner.is_active,
         "can_sign": can_sign_off(current_user, partner) and partner.is_active,
         "manages_consortium": can_manage_consortium(current_user, consortium),
-        "signature": sign_off.state_of(partner),
+        "signature": sign_off.shown_state(partner),
         "sign_form": SignOffForm(formdata=None),
     }
 
