@@ -91,9 +91,35 @@ class _Body:
     mention_choices: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True)
+class _SectionRef:
+    """What a kept section page needs of its section: no row is loaded to show it."""
+
+    id: int
+    code: str
+    title: str
+
+
+def _section_ref(consortium: Consortium, code: str) -> _SectionRef:
+    """The consortium's non-archived section with this code (404 otherwise), known per content version."""
+
+    def sections() -> dict[str, _SectionRef]:
+        rows = db.session.execute(
+            select(Section.id, Section.code, Section.title).where(
+                Section.consortium_id == consortium.id, Section.archived_at.is_(None)
+            )
+        )
+        return {row.code: _SectionRef(row.id, row.code, row.title) for row in rows}
+
+    found = content_version.remembered(consortium, "section-refs", sections).get(code)
+    if found is None:
+        abort(404)
+    return found
+
+
 def _render_edit(
     consortium: Consortium,
-    section: Section,
+    section: Section | _SectionRef,
     *,
     typed: dict[str, Any] | None = None,
     comment_form: CommentForm | None = None,
@@ -104,7 +130,8 @@ def _render_edit(
     page that comes back with what was typed, or with a refusal, is rendered for that request."""
 
     def build() -> _Body:
-        return _body(consortium, section, typed=typed, comment_form=comment_form, writer_form=writer_form)
+        loaded = section if isinstance(section, Section) else section_of(consortium, section.code)
+        return _body(consortium, loaded, typed=typed, comment_form=comment_form, writer_form=writer_form)
 
     if typed is None and comment_form is None and writer_form is None:
         rights = texts_rights(current_user, consortium)
@@ -160,7 +187,9 @@ def _body(
     )
 
 
-def _filled(body: _Body, consortium: Consortium, section: Section, comment_form: CommentForm | None) -> str:
+def _filled(
+    body: _Body, consortium: Consortium, section: Section | _SectionRef, comment_form: CommentForm | None
+) -> str:
     """The page with this request's CSRF token, who else writes each text now, and the comments."""
     editors = presences.editors_by_part(section.id, current_user)
     # Comments move the discussion version: a section without any is known without reading them.
@@ -229,8 +258,8 @@ def _user_names(found: list[SectionComment]) -> dict[int, str]:
 @bp.get("/consortia/<slug>/redaction/<code>")
 def edit(slug: str, code: str) -> ResponseReturnValue:
     """Une section: guidance, limit, the shared text and each partner's part, comments and status."""
-    consortium, section = _load(slug, code)
-    return _render_edit(consortium, section)
+    consortium = visible_consortium(slug, current_user)
+    return _render_edit(consortium, _section_ref(consortium, code))
 
 
 @bp.post("/consortia/<slug>/redaction/<code>/texte")
