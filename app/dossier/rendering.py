@@ -97,20 +97,23 @@ def latest_render(
     return db.session.scalar(query.order_by(DossierRender.id.desc()).limit(1))
 
 
-def latest_done(consortium: Consortium, *, final: bool) -> DossierRender | None:
-    """The last finished render of a draft (or final) dossier, whatever its content."""
-    return db.session.scalar(
-        select(DossierRender)
+def latest_done(consortium: Consortium) -> tuple[DossierRender | None, DossierRender | None]:
+    """The last finished render of a draft and of a final dossier, whatever their content (one query)."""
+    latest = (
+        select(func.max(DossierRender.id))
         .where(
             DossierRender.consortium_id == consortium.id,
-            DossierRender.final == final,
             DossierRender.status == RenderStatus.DONE,
             # A frozen version's PDF carries its version label: not "the last final PDF".
             DossierRender.file_id.not_in(select(DossierSnapshot.pdf_file_id)),
         )
-        .order_by(DossierRender.id.desc())
-        .limit(1)
+        .group_by(DossierRender.final)
     )
+    found = {
+        render.final: render
+        for render in db.session.scalars(select(DossierRender).where(DossierRender.id.in_(latest)))
+    }
+    return found.get(False), found.get(True)
 
 
 def content_key(consortium: Consortium, *, final: bool) -> str:

@@ -82,8 +82,7 @@ def index(slug: str) -> ResponseReturnValue:
     """Le dossier: its state, the PDF (draft or final), the other exports and the submitted versions."""
     consortium = visible_consortium(slug, current_user)
     dossier = rendering.dossier_of(consortium)
-    last_draft = rendering.latest_done(consortium, final=False)
-    last_final = rendering.latest_done(consortium, final=True)
+    last_draft, last_final = rendering.latest_done(consortium)
     shown = None
     if request.args.get("rendu", "").isdigit():
         shown = rendering.state_of(_render_of(consortium, int(request.args["rendu"])))
