@@ -41,6 +41,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from app.dossier.document import TEMPLATE_VERSION, Dossier, french_spacing
 from app.dossier.html import STYLESHEET, overlay_html, piece_html
@@ -190,19 +191,22 @@ def _keep(consortium_id: int, chapters: dict[str, Laid], in_use: set[str], front
     known = {row.digest for row in stored}
     new = [(digest, piece, False) for digest, piece in chapters.items()] + [(*front, True)]
     for digest, piece, is_front in new:
-        if digest in known:  # laid out meanwhile by another render of the same consortium
+        if digest in known:
             continue
-        file = store_bytes(piece.data, PIECE_MIME)
-        db.session.add(
-            DossierPiece(
-                consortium_id=consortium_id,
-                digest=digest,
-                file_id=file.id,
-                page_count=piece.page_count,
-                front=is_front,
-            )
-        )
-    db.session.flush()
+        try:
+            with db.session.begin_nested():
+                file = store_bytes(piece.data, PIECE_MIME)
+                db.session.add(
+                    DossierPiece(
+                        consortium_id=consortium_id,
+                        digest=digest,
+                        file_id=file.id,
+                        page_count=piece.page_count,
+                        front=is_front,
+                    )
+                )
+        except IntegrityError:
+            continue  # kept meanwhile by another render of the same consortium: the same piece
 
 
 def assemble(readers: list[PdfReader], overlay: PdfReader) -> bytes:
