@@ -228,6 +228,12 @@ _memo: OrderedDict[Hashable, Any] = OrderedDict()
 _memo_lock = threading.Lock()
 
 
+def forget_all() -> None:
+    """Forget everything remembered in this process (benchmarks measure pages built from scratch)."""
+    with _memo_lock:
+        _memo.clear()
+
+
 def version_key(consortium: Consortium) -> tuple[int, str, int]:
     """Which consortium in which state: id, creation (a deleted row's id may come back), version."""
     return consortium.id, consortium.created_at.isoformat(), consortium.content_version

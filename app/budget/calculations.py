@@ -15,12 +15,26 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final, Literal, get_args
 
 from babel.numbers import format_decimal
-from flask_babel import gettext as _
+from flask_babel import gettext
 
 from app.money import CENT, format_eur, format_share, from_cents, to_cents
+
+
+def _(message: str, **values: object) -> str:
+    """A finding's French text. The application speaks French only (BABEL_DEFAULT_LOCALE, no
+    catalogue), so each message goes through Babel once, not once per partner and consolidation."""
+    text = _translated(message)
+    return text % values if values else text
+
+
+@lru_cache(maxsize=512)
+def _translated(message: str) -> str:
+    return gettext(message)
+
 
 ZERO = Decimal("0.00")
 TENTH = Decimal("0.1")
@@ -304,9 +318,30 @@ def consolidate(figures: ConsortiumFigures) -> Consolidation:
         return _consolidate(figures)
 
 
+@dataclass(frozen=True)
+class _IndicatorShape:
+    """What the totals and checks need of the indicator definitions, worked out once per consolidation."""
+
+    totals_only: frozenset[str]  # indicators entered as one total over the project
+    pairs: tuple[tuple[IndicatorDef, IndicatorDef], ...]  # (sub-indicator, its parent)
+
+
+def _shape_of(indicators: tuple[IndicatorDef, ...]) -> _IndicatorShape:
+    definitions = {indicator.code: indicator for indicator in indicators}
+    return _IndicatorShape(
+        totals_only=frozenset(indicator.code for indicator in indicators if not indicator.per_year),
+        pairs=tuple(
+            (child, definitions[child.part_of])
+            for child in indicators
+            if child.part_of is not None and child.part_of in definitions
+        ),
+    )
+
+
 def _consolidate(figures: ConsortiumFigures) -> Consolidation:
     model, rules = figures.model, figures.rules
-    partners = tuple(_partner_totals(figures, partner) for partner in figures.partners)
+    shape = _shape_of(tuple(figures.indicators))
+    partners = tuple(_partner_totals(figures, partner, shape) for partner in figures.partners)
     active = [totals for totals in partners if totals.active]
     by_category = {
         category.code: {year: _sum(t.expenses[year][category.code] for t in active) for year in model.years}
@@ -332,7 +367,7 @@ def _consolidate(figures: ConsortiumFigures) -> Consolidation:
     findings = list(_consortium_findings(figures, total_cost, main_funder_share, local_cofunding_share))
     for partner, totals in zip(figures.partners, partners, strict=True):
         if partner.active:
-            findings.extend(_partner_findings(figures, partner, totals))
+            findings.extend(_partner_findings(figures, partner, totals, shape))
     findings.extend(_section_findings(figures.sections))
     return Consolidation(
         partners=partners,
@@ -355,7 +390,9 @@ def _consolidate(figures: ConsortiumFigures) -> Consolidation:
     )
 
 
-def _partner_totals(figures: ConsortiumFigures, partner: PartnerFigures) -> PartnerTotals:
+def _partner_totals(
+    figures: ConsortiumFigures, partner: PartnerFigures, shape: _IndicatorShape
+) -> PartnerTotals:
     model = figures.model
     expenses = complete_expenses(model, partner.expenses)
     resources = complete_resources(model, partner.resources)
@@ -377,15 +414,22 @@ def _partner_totals(figures: ConsortiumFigures, partner: PartnerFigures) -> Part
         total_resources=_sum(resources_by_year.values()),
         unbalanced_years=unbalanced,
         balanced=not unbalanced,
-        participants=_indicator_total(figures, partner, PARTICIPANTS_INDICATOR),
+        participants=_indicator_total(figures, partner, PARTICIPANTS_INDICATOR, shape),
         fte=_sum(partner.staff_fte.values()),
         sign_off=partner.sign_off,
     )
 
 
-def _indicator_total(figures: ConsortiumFigures, partner: PartnerFigures, code: str) -> int:
+def indicator_total(figures: ConsortiumFigures, partner: PartnerFigures, indicator: IndicatorDef) -> int:
+    """A partner's indicator over the whole project: its yearly values summed, or its single total."""
+    return _indicator_total(figures, partner, indicator.code, _shape_of((indicator,)))
+
+
+def _indicator_total(
+    figures: ConsortiumFigures, partner: PartnerFigures, code: str, shape: _IndicatorShape
+) -> int:
     """An indicator over the whole project: its yearly values summed, or its single total."""
-    if any(indicator.code == code and not indicator.per_year for indicator in figures.indicators):
+    if code in shape.totals_only:
         return partner.indicator_totals.get(code, 0)
     return sum(partner.indicators_per_year.get(year, {}).get(code, 0) for year in figures.model.years)
 
@@ -451,7 +495,7 @@ def _consortium_findings(
 
 
 def _partner_findings(
-    figures: ConsortiumFigures, partner: PartnerFigures, totals: PartnerTotals
+    figures: ConsortiumFigures, partner: PartnerFigures, totals: PartnerTotals, shape: _IndicatorShape
 ) -> Iterator[Finding]:
     start, end = figures.project_start, figures.project_end
     for year in figures.model.years:
@@ -482,7 +526,7 @@ def _partner_findings(
                 partner,
                 year,
             )
-    yield from _indicator_findings(figures, partner)
+    yield from _indicator_findings(figures, partner, shape)
     if partner.sign_off is SignOffState.NONE:
         yield _warning(
             "sign_off_missing",
@@ -525,14 +569,11 @@ def _unbalanced_message(name: str, year: int, expenses: Decimal, resources: Deci
     )
 
 
-def _indicator_findings(figures: ConsortiumFigures, partner: PartnerFigures) -> Iterator[Finding]:
+def _indicator_findings(
+    figures: ConsortiumFigures, partner: PartnerFigures, shape: _IndicatorShape
+) -> Iterator[Finding]:
     """A sub-indicator above its parent: year by year when both are yearly, else over the project."""
-    definitions = {indicator.code: indicator for indicator in figures.indicators}
-    pairs = [
-        (child, definitions[child.part_of])
-        for child in figures.indicators
-        if child.part_of is not None and child.part_of in definitions
-    ]
+    pairs = shape.pairs
     for year in figures.model.years:
         values = partner.indicators_per_year.get(year, {})
         for child, parent in pairs:
@@ -556,8 +597,8 @@ def _indicator_findings(figures: ConsortiumFigures, partner: PartnerFigures) -> 
     for child, parent in pairs:
         if child.per_year and parent.per_year:
             continue
-        child_value = _indicator_total(figures, partner, child.code)
-        parent_value = _indicator_total(figures, partner, parent.code)
+        child_value = _indicator_total(figures, partner, child.code, shape)
+        parent_value = _indicator_total(figures, partner, parent.code, shape)
         if child_value > parent_value:
             yield _error(
                 "indicator_above_parent",

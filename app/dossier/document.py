@@ -430,7 +430,7 @@ def _indicator_tables(state: ConsortiumState, active_codes: set[str]) -> tuple[T
 
     def value(partner: calc.PartnerFigures, indicator: calc.IndicatorDef, year: int | None) -> int:
         if year is None:
-            return calc._indicator_total(figures, partner, indicator.code)
+            return calc.indicator_total(figures, partner, indicator)
         return partner.indicators_per_year.get(year, {}).get(indicator.code, 0) if indicator.per_year else 0
 
     def label(indicator: calc.IndicatorDef) -> str:
