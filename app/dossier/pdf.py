@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import logging
 import multiprocessing
 import os
@@ -216,7 +217,13 @@ def _render_in_child(
     process = context.Process(
         target=_child, args=(sender, htmls, static_root, memory_mb, user_css), daemon=True
     )
-    process.start()
+    # The objects alive now are left out of the child's garbage collections: walking them would copy
+    # every page of memory the child shares with this process.
+    gc.freeze()
+    try:
+        process.start()
+    finally:
+        gc.unfreeze()
     sender.close()
     try:
         if not receiver.poll(timeout):
