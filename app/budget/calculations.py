@@ -232,10 +232,12 @@ def complete_resources(
     model: BudgetModel, resources: Mapping[int, Mapping[str, Decimal]]
 ) -> dict[int, dict[str, Decimal]]:
     """Every model year and funder, zeros included."""
-    return {
-        year: {funder.code: resources.get(year, {}).get(funder.code, ZERO) for funder in model.funders}
-        for year in model.years
-    }
+    codes = [funder.code for funder in model.funders]
+    completed: dict[int, dict[str, Decimal]] = {}
+    for year in model.years:
+        typed = resources.get(year, {})
+        completed[year] = {code: typed.get(code, ZERO) for code in codes}
+    return completed
 
 
 def canonical_figures(
