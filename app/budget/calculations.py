@@ -216,15 +216,18 @@ def complete_expenses(
     if rule is not None:
         computed.add(rule.category)
     completed: dict[int, dict[str, Decimal]] = {}
-    for year in model.years:
-        typed = expenses.get(year, {})
-        row = {
-            category.code: ZERO if category.code in computed else typed.get(category.code, ZERO)
-            for category in model.expense_categories
-        }
-        if rule is not None and rule.category in row:
-            row[rule.category] = flat_rate(rule.rate, (row.get(code, ZERO) for code in rule.base_categories))
-        completed[year] = row
+    with localcontext() as context:  # flat_rate's precision, set once for every year
+        context.prec = PRECISION
+        for year in model.years:
+            typed = expenses.get(year, {})
+            row = {
+                category.code: ZERO if category.code in computed else typed.get(category.code, ZERO)
+                for category in model.expense_categories
+            }
+            if rule is not None and rule.category in row:
+                base = sum((row.get(code, ZERO) for code in rule.base_categories), ZERO)
+                row[rule.category] = (rule.rate * base).quantize(CENT, ROUND_HALF_UP)
+            completed[year] = row
     return completed
 
 
@@ -325,18 +328,22 @@ class _IndicatorShape:
     """What the totals and checks need of the indicator definitions, worked out once per consolidation."""
 
     totals_only: frozenset[str]  # indicators entered as one total over the project
-    pairs: tuple[tuple[IndicatorDef, IndicatorDef], ...]  # (sub-indicator, its parent)
+    # (sub-indicator, its parent): both yearly (compared year by year), or not (over the project).
+    yearly_pairs: tuple[tuple[IndicatorDef, IndicatorDef], ...]
+    project_pairs: tuple[tuple[IndicatorDef, IndicatorDef], ...]
 
 
 def _shape_of(indicators: tuple[IndicatorDef, ...]) -> _IndicatorShape:
     definitions = {indicator.code: indicator for indicator in indicators}
+    pairs = [
+        (child, definitions[child.part_of])
+        for child in indicators
+        if child.part_of is not None and child.part_of in definitions
+    ]
     return _IndicatorShape(
         totals_only=frozenset(indicator.code for indicator in indicators if not indicator.per_year),
-        pairs=tuple(
-            (child, definitions[child.part_of])
-            for child in indicators
-            if child.part_of is not None and child.part_of in definitions
-        ),
+        yearly_pairs=tuple(pair for pair in pairs if pair[0].per_year and pair[1].per_year),
+        project_pairs=tuple(pair for pair in pairs if not (pair[0].per_year and pair[1].per_year)),
     )
 
 
@@ -575,11 +582,10 @@ def _indicator_findings(
     figures: ConsortiumFigures, partner: PartnerFigures, shape: _IndicatorShape
 ) -> Iterator[Finding]:
     """A sub-indicator above its parent: year by year when both are yearly, else over the project."""
-    pairs = shape.pairs
     for year in figures.model.years:
         values = partner.indicators_per_year.get(year, {})
-        for child, parent in pairs:
-            if child.per_year and parent.per_year and values.get(child.code, 0) > values.get(parent.code, 0):
+        for child, parent in shape.yearly_pairs:
+            if values.get(child.code, 0) > values.get(parent.code, 0):
                 yield _error(
                     "indicator_above_parent",
                     _(
@@ -596,9 +602,7 @@ def _indicator_findings(
                     partner,
                     year,
                 )
-    for child, parent in pairs:
-        if child.per_year and parent.per_year:
-            continue
+    for child, parent in shape.project_pairs:
         child_value = _indicator_total(figures, partner, child.code, shape)
         parent_value = _indicator_total(figures, partner, parent.code, shape)
         if child_value > parent_value:
