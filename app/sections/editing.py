@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
 
@@ -36,7 +36,6 @@ from app.sections.models import (
     SectionStatus,
 )
 from app.sections.parts import ensure_part, part_for, unsaved_part
-from app.sections.presence import editor_lines, editors_by_part
 from app.sections.states import (
     PART_STATE_LABELS,
     PartState,
@@ -60,8 +59,6 @@ class PartView:
     state: PartState
     last_change_at: datetime | None
     last_change_by: str | None
-    editors: list[tuple[str, datetime]] = field(default_factory=list)
-    comments: list[SectionComment] = field(default_factory=list)
     # The statuses this person may move the text to, each changing where it stands.
     next_statuses: tuple[SectionStatus, ...] = ()
 
@@ -79,18 +76,6 @@ class PartView:
     def state_label(self) -> str:
         """Where the text stands, in French."""
         return PART_STATE_LABELS[self.state]
-
-    @property
-    def editor_lines(self) -> list[str]:
-        """« Name (partner) modifie ce texte depuis 10:42 » for each other person editing it."""
-        return editor_lines(self.editors)
-
-    @property
-    def open_comments(self) -> int:
-        """Threads not yet resolved."""
-        return sum(
-            1 for comment in self.comments if comment.parent_id is None and comment.resolved_at is None
-        )
 
 
 def writing_page(section: Section, user: User) -> list[PartView]:
@@ -110,8 +95,6 @@ def writing_page(section: Section, user: User) -> list[PartView]:
         )
     }
     authors = people_names([r.author_id for r in heads.values()])
-    comments = comments_by_part(section.id)
-    presence = editors_by_part(section.id, user)
     targets: list[Partner | None] = []
     if section.scope.has_shared_part:
         targets.append(None)
@@ -139,8 +122,6 @@ def writing_page(section: Section, user: User) -> list[PartView]:
                 state=part_state(length, status),
                 last_change_at=head.created_at if head else None,
                 last_change_by=authors.get(head.author_id) if head and head.author_id else None,
-                editors=presence.get(part.id, []) if part.id else [],
-                comments=comments.get(part.id, []) if part.id else [],
                 next_statuses=_moves(user, part, status, length),
             )
         )

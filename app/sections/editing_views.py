@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from app import content_version
-from app.auth.models import User
+from app.auth.services import people_names
 from app.consortia.models import Consortium, Partner
 from app.consortia.services import visible_consortium
 from app.errors import DomainError, Invalid, NotFound
@@ -26,7 +26,7 @@ from app.sections import comments, editing, summary
 from app.sections import presence as presences
 from app.sections.blueprint import bp
 from app.sections.editing_forms import CommentForm, TextForm, WriterForm
-from app.sections.models import Section, SectionComment, SectionStatus
+from app.sections.models import Section, SectionStatus
 from app.sections.parts import part_for, partner_of, section_of
 from app.sections.states import PART_STATE_LABELS, section_state
 from app.security import checks_csrf_in_form
@@ -206,7 +206,10 @@ def _filled(
         "comment_form": comment_form,
         "mention_choices": body.mention_choices,
         "can_resolve": lambda comment: comments.can_resolve(current_user, comment),
-        "user_names": _user_names([c for found in threads.values() for c in found]),
+        "user_names": people_names(
+            [c.author_id for found in threads.values() for c in found]
+            + [c.resolved_by_id for found in threads.values() for c in found]
+        ),
         "part_urls": {
             "add_comment": url_for("sections.add_comment", slug=consortium.slug, code=section.code)
         },
@@ -244,15 +247,6 @@ def _api_available() -> bool:
         rule.rule.endswith("/sections/<code>") and "PUT" in (rule.methods or ())
         for rule in current_app.url_map.iter_rules()
     )
-
-
-def _user_names(found: list[SectionComment]) -> dict[int, str]:
-    """The names of the comments' authors and resolvers, in one query."""
-    ids = {c.author_id for c in found if c.author_id} | {c.resolved_by_id for c in found if c.resolved_by_id}
-    if not ids:
-        return {}
-    rows = db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))
-    return {row.id: row.name for row in rows}
 
 
 @bp.get("/consortia/<slug>/redaction/<code>")
