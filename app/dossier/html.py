@@ -49,36 +49,28 @@ def _static_url(filename: str, *, preview: bool) -> str:
     return f"{BASE_URL.rstrip('/')}{STATIC_PREFIX}{filename}"
 
 
+def _render(name: str, dossier: Dossier, *, preview: bool = False, **values: object) -> str:
+    template = _environment().get_template(name)
+    return template.render(
+        dossier=dossier, preview=preview, stylesheet=_static_url(STYLESHEET, preview=preview), **values
+    )
+
+
 def dossier_html(dossier: Dossier, *, preview: bool = False) -> str:
     """The whole dossier as one HTML document (same template for the PDF and the preview)."""
-    template = _environment().get_template("dossier.html")
-    return template.render(
-        dossier=dossier,
-        preview=preview,
-        stylesheet=_static_url(STYLESHEET, preview=preview),
-    )
+    return _render("dossier.html", dossier, preview=preview)
 
 
 def piece_html(dossier: Dossier, only: str, toc_pages: dict[str, int] | None = None) -> str:
     """One piece of the dossier as a document of its own, for the PDF: the front matter (`only` is
     "front"; `toc_pages` gives each chapter's first page) or the chapter whose anchor is `only`."""
-    template = _environment().get_template("dossier.html")
-    extra = {} if toc_pages is None else {"toc_pages": toc_pages}
-    return template.render(
-        dossier=dossier, preview=False, stylesheet=_static_url(STYLESHEET, preview=False), only=only, **extra
-    )
+    return _render("dossier.html", dossier, only=only, toc_pages=toc_pages)
 
 
 def overlay_html(dossier: Dossier, sheets: list[tuple[bool, str]]) -> str:
     """The pages' running headers and footers alone, one sheet per page of the assembled dossier
     (`sheets`: whether the page is landscape, and the chapter its header names)."""
-    template = _environment().get_template("_overlay.html")
-    return template.render(
-        dossier=dossier,
-        sheets=sheets,
-        stylesheet=_static_url(STYLESHEET, preview=False),
-        css_string=css_string,
-    )
+    return _render("_overlay.html", dossier, sheets=sheets, css_string=css_string)
 
 
 def css_string(text: str) -> str:
