@@ -97,7 +97,7 @@ def render_draft(
     stage = on_stage or (lambda _text, _progress: None)
     chapters = {chapter.anchor: piece_html(dossier, chapter.anchor) for chapter in dossier.chapters}
     digests = {anchor: _digest(html) for anchor, html in chapters.items()}
-    laid, front_pages = _kept(consortium_id, set(digests.values()))
+    laid, front_pages = _kept(consortium_id, set(digests.values())), _last_front_pages(consortium_id)
     db.session.commit()  # no lock held while laying out
     missing = [anchor for anchor, digest in digests.items() if digest not in laid]
     new: dict[str, Laid] = {}
@@ -125,7 +125,7 @@ def render_draft(
     # The headers and footers are the same as long as the pages are: kept like a chapter.
     overlay_source = overlay_html(dossier, sheets)
     overlay_digest = _digest(overlay_source)
-    overlay = _kept(consortium_id, {overlay_digest})[0].get(overlay_digest)
+    overlay = _kept(consortium_id, {overlay_digest}).get(overlay_digest)
     db.session.commit()
     if overlay is None:
         (one,) = render_pdfs([overlay_source])
@@ -163,20 +163,25 @@ def _front_headers(front: Laid) -> list[str]:
     return headers
 
 
-def _kept(consortium_id: int, digests: set[str]) -> tuple[dict[str, Laid], int]:
-    """The kept chapters among these digests, and the page count of the last front matter."""
+def _kept(consortium_id: int, digests: set[str]) -> dict[str, Laid]:
+    """The consortium's kept pieces among these digests."""
     rows = db.session.execute(
-        select(DossierPiece.digest, DossierPiece.page_count, DossierPiece.front, StoredFile.data)
+        select(DossierPiece.digest, DossierPiece.page_count, StoredFile.data)
         .join(StoredFile, StoredFile.id == DossierPiece.file_id)
-        .where(
-            DossierPiece.consortium_id == consortium_id,
-            DossierPiece.digest.in_(digests) | DossierPiece.front,
-        )
-        .order_by(DossierPiece.id)
-    ).all()
-    fronts = [row.page_count for row in rows if row.front]
-    chapters = {row.digest: Laid(row.data, row.page_count) for row in rows if not row.front}
-    return chapters, fronts[-1] if fronts else DEFAULT_FRONT_PAGES
+        .where(DossierPiece.consortium_id == consortium_id, DossierPiece.digest.in_(digests))
+    )
+    return {row.digest: Laid(row.data, row.page_count) for row in rows}
+
+
+def _last_front_pages(consortium_id: int) -> int:
+    """The page count of the consortium's last front matter: the next one's first guess."""
+    found = db.session.scalar(
+        select(DossierPiece.page_count)
+        .where(DossierPiece.consortium_id == consortium_id, DossierPiece.front)
+        .order_by(DossierPiece.id.desc())
+        .limit(1)
+    )
+    return found or DEFAULT_FRONT_PAGES
 
 
 def _keep(consortium_id: int, chapters: dict[str, Laid], in_use: set[str], front: tuple[str, Laid]) -> None:
